@@ -1,0 +1,56 @@
+/**
+ * Runs one configured engine until a stop is asked for: builds the handler (with the session
+ * gate and JWKS routes when JWTs are on), listens, prints the banner, opens the browser if
+ * asked, and shuts down gracefully.
+ *
+ * @example
+ * ```ts ignore
+ * await runEngine(config, { logger, stop: waitForSignal() });
+ * ```
+ */
+import type { Config } from "../config/config.ts";
+import { createProxyHandler } from "../proxy/handler.ts";
+import { openBrowser } from "../runtime/open_browser.ts";
+import { listen } from "../server/listen.ts";
+import type { Logger } from "../server/logger.ts";
+import { VERSION } from "../version.ts";
+import { readyBanner } from "./banner.ts";
+import { createSessionFeatures } from "../session/features.ts";
+
+/** What {@linkcode runEngine} needs besides the config. */
+export interface EngineOptions {
+  readonly logger: Logger;
+  /** Resolves when the engine should stop (a signal). */
+  readonly stop: Promise<void>;
+  /** TLS material for HTTPS (proxy local). */
+  readonly tls?: { readonly cert: string; readonly key: string };
+}
+
+/** Serves until `stop` resolves. Throws ConfigError for start-up mistakes. */
+export async function runEngine(config: Config, options: EngineOptions): Promise<void> {
+  const { logger } = options;
+  const session = await createSessionFeatures(config, { logger });
+  const handler = createProxyHandler(config, {
+    logger,
+    gate: session?.gate,
+    routes: session?.routes,
+    observeOry: session?.observeOry,
+  });
+  const server = listen(handler, {
+    port: config.port,
+    hostname: config.hostname,
+    logger,
+    tls: options.tls,
+  });
+  logger.info(readyBanner(config, VERSION));
+  if (config.open) {
+    void openBrowser(config.publishUrl.href).then((ok) => {
+      if (!ok) logger.info(`Could not open a browser: open ${config.publishUrl.href} yourself`);
+    });
+  }
+  await Promise.race([options.stop, server.finished]);
+  logger.info("orygate: shutting down");
+  await server.shutdown();
+  handler.close();
+  logger.flush();
+}

@@ -1,0 +1,152 @@
+/**
+ * The command line: `proxy`, `proxy local` and `tunnel`, their help with examples, and the
+ * mapping of errors to exit codes (2 and one line for user mistakes).
+ *
+ * @example
+ * ```ts ignore
+ * import { runCli } from "./run.ts";
+ * Deno.exit(await runCli(["proxy", "http://localhost:3000", "--sdk-url", "http://127.0.0.1:4433"]));
+ * ```
+ */
+import { Command, CommanderError } from "commander";
+import { parseConfig, type ParseInput, type RawOptions } from "../config/parse.ts";
+import { ConfigError } from "../errors.ts";
+import { createLogger } from "../server/logger.ts";
+import { VERSION } from "../version.ts";
+import { runEngine } from "./engine.ts";
+import { addJwtOptions, addSharedOptions } from "./options.ts";
+
+/** Process effects, injectable for tests. */
+export interface CliDeps {
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  readonly stdout?: (text: string) => void;
+  readonly stderr?: (text: string) => void;
+  /** Resolves when the process is asked to stop. Default: SIGINT or SIGTERM. */
+  readonly stop?: () => Promise<void>;
+}
+
+const PROXY_EXAMPLES = `
+Examples:
+  $ orygate proxy http://localhost:3000 --sdk-url https://<slug>.projects.oryapis.com
+  $ ORY_PROJECT_SLUG=<slug> orygate proxy http://localhost:3000
+  $ orygate proxy http://127.0.0.1:3000 https://www.example.org --project <slug> \\
+      --cookie-domain example.org --allowed-cors-origins https://api.example.org
+  $ orygate proxy http://localhost:3000 --project <slug> --protect-path-prefix /members \\
+      --jwks ./orygate-jwks.json
+  $ orygate proxy local http://localhost:3000 --project <slug>
+`;
+
+const TUNNEL_EXAMPLES = `
+Examples:
+  $ orygate tunnel http://localhost:3000 --project <slug>
+  $ orygate tunnel http://localhost:3000 https://auth.example.org --project <slug> \\
+      --allowed-cors-origins https://www.example.org
+`;
+
+const LOCAL_EXAMPLES = `
+Examples:
+  $ orygate proxy local http://localhost:3000 --project <slug>
+  $ orygate proxy local http://localhost:3000 --sdk-url http://127.0.0.1:4433 --no-open
+  $ orygate proxy local http://localhost:3000 --project <slug> --tls-cert cert.pem --tls-key key.pem
+`;
+
+/** Runs the CLI and returns the process exit code. */
+export async function runCli(argv: readonly string[], deps: CliDeps = {}): Promise<number> {
+  const env = deps.env ?? Deno.env.toObject();
+  const stdout = deps.stdout ?? ((t: string) => void Deno.stdout.writeSync(new TextEncoder().encode(t)));
+  const stderr = deps.stderr ?? ((t: string) => void Deno.stderr.writeSync(new TextEncoder().encode(t)));
+  const stop = deps.stop ?? waitForSignal;
+  let selected: ParseInput | undefined;
+
+  const program = new Command("orygate")
+    .description("Ory's APIs on your application's domain: a reverse proxy, a tunnel, and local HTTPS.")
+    .version(VERSION, "-v, --version", "print the version")
+    .helpOption("-h, --help", "show help")
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({
+      writeOut: stdout,
+      writeErr: stderr,
+      outputError: (message, write) =>
+        write(`orygate: ${message.replace(/^error: /, "").trim()} (see --help)\n`),
+    });
+
+  const proxy = addJwtOptions(addSharedOptions(
+    program.command("proxy")
+      .description("Run your app and Ory on one domain, with Ory under /.ory and sessions as JWTs")
+      .argument("<application-url>", "where your application listens, e.g. http://localhost:3000")
+      .argument("[publish-url]", "the public URL of the proxy (default: http://localhost:<port>); no path")
+      .option("--open", "open the browser at the publish URL once ready"),
+  )).addHelpText("after", PROXY_EXAMPLES)
+    .action((app: string, publish: string | undefined, options: RawOptions) => {
+      selected = { command: "proxy", appUrl: app, publishUrl: publish, options, env };
+    });
+
+  addJwtOptions(addSharedOptions(
+    proxy.command("local")
+      .description("Local development over HTTPS with a generated, trusted certificate")
+      .argument("<application-url>", "where your application listens, e.g. http://localhost:3000")
+      .option("--no-https", "serve plain http instead")
+      .option("--dont-install-cert", "do not add the local certificate authority to trust stores")
+      .option("--tls-cert <file>", "use this PEM certificate (chain) instead of a generated one")
+      .option("--tls-key <file>", "the PEM private key for --tls-cert")
+      .option("--no-open", "do not open the browser"),
+  )).addHelpText("after", LOCAL_EXAMPLES)
+    .action((app: string, options: RawOptions) => {
+      selected = { command: "local", appUrl: app, options, env };
+    });
+
+  addSharedOptions(
+    program.command("tunnel")
+      .description("Ory's APIs at the root of your app's domain, for apps with their own login UI")
+      .argument("<application-url>", "your application's URL (allowed CORS origin, default redirect)")
+      .argument("[tunnel-url]", "the public URL of the tunnel (default: http://localhost:<port>); no path"),
+  ).addHelpText("after", TUNNEL_EXAMPLES)
+    .action((app: string, publish: string | undefined, options: RawOptions) => {
+      selected = { command: "tunnel", appUrl: app, publishUrl: publish, options, env };
+    });
+
+  try {
+    await program.parseAsync([...argv], { from: "user" });
+    if (selected === undefined) {
+      program.outputHelp({ error: true });
+      return 2;
+    }
+    const config = parseConfig(selected);
+    const logger = createLogger(config.logLevel, { write: stderr });
+    const tls = config.tls
+      ? await (await import("../tls/local_tls.ts")).prepareLocalTls({
+        installCert: config.tls.installCert,
+        certFile: config.tls.certFile,
+        keyFile: config.tls.keyFile,
+        log: (line: string) => logger.info(line),
+      })
+      : undefined;
+    await runEngine(config, { logger, stop: stop(), tls });
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      return err.exitCode === 0 ? 0 : 2;
+    }
+    if (err instanceof ConfigError) {
+      stderr(`orygate: ${err.message}\n`);
+      return 2;
+    }
+    stderr(`orygate: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    return 1;
+  }
+}
+
+/** Resolves on the first SIGINT or SIGTERM (SIGINT and SIGBREAK on Windows). */
+export function waitForSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const signals: Deno.Signal[] = Deno.build.os === "windows"
+      ? ["SIGINT", "SIGBREAK"]
+      : ["SIGINT", "SIGTERM"];
+    const handler = () => {
+      for (const s of signals) Deno.removeSignalListener(s, handler);
+      resolve();
+    };
+    for (const s of signals) Deno.addSignalListener(s, handler);
+  });
+}

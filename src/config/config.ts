@@ -1,0 +1,86 @@
+/**
+ * The validated, frozen configuration every part of orygate runs from. It is produced by
+ * {@linkcode parseConfig} from flags and environment and never mutated afterwards.
+ *
+ * @module
+ */
+
+/** Which engine configuration runs: `proxy` mounts Ory under `/.ory`, `tunnel` at `/`. */
+export type Mode = "proxy" | "tunnel";
+
+/** How much the proxy prints. */
+export type LogLevel = "quiet" | "info" | "debug";
+
+/** TLS settings for `proxy local`. */
+export interface TlsConfig {
+  /** PEM certificate chain file given with `--tls-cert`, or undefined to generate one. */
+  readonly certFile?: string;
+  /** PEM private key file given with `--tls-key`. */
+  readonly keyFile?: string;
+  /** Add the local CA to trust stores (false with `--dont-install-cert`). */
+  readonly installCert: boolean;
+}
+
+/** Session → JWT settings. */
+export interface JwtConfig {
+  /** False with `--no-jwt` and always in the tunnel. */
+  readonly enabled: boolean;
+  /** Lifetime of a minted JWT in seconds (`--jwt-ttl`, default 60). */
+  readonly ttlSeconds: number;
+  /** JWK Set file with the private signing key(s) (`--jwks`); generated at start when absent. */
+  readonly jwksFile?: string;
+  /** How long a whoami answer is reused, in milliseconds (`--session-cache-ttl`). */
+  readonly sessionCacheTtlMs: number;
+}
+
+/** CORS policy. */
+export interface CorsConfig {
+  /** Allowed origins: exact origins or patterns with `*` wildcards. */
+  readonly origins: readonly string[];
+  /** Reflect any origin (`--dev`). */
+  readonly anyOrigin: boolean;
+  /** Extra request headers to allow in preflights. */
+  readonly additionalHeaders: readonly string[];
+}
+
+/** Everything the engine needs, validated. */
+export interface Config {
+  readonly mode: Mode;
+  /** The application behind the proxy (the tunnel also uses it as default redirect). */
+  readonly appUrl: URL;
+  /** Ory's API base URL (`--sdk-url` or derived from `--project`). */
+  readonly oryUrl: URL;
+  /** The public URL users reach the proxy at: an origin, no path. */
+  readonly publishUrl: URL;
+  /** Where Ory is mounted on the publish URL: `/.ory` for proxy, `` for tunnel. */
+  readonly oryPrefix: string;
+  /** Port to listen on. */
+  readonly port: number;
+  /** Interface to listen on. */
+  readonly hostname: string;
+  /** Ory project API key, sent to Ory only as `Ory-Base-URL-Rewrite-Token`. */
+  readonly apiKey?: string;
+  /** Value of `Ory-RateLimit-Action` sent to Ory (env `ORY_RATE_LIMIT_HEADER`). */
+  readonly rateLimitAction?: string;
+  /** Domain for rewritten cookies; undefined removes the Domain attribute. */
+  readonly cookieDomain?: string;
+  readonly cors: CorsConfig;
+  /** Where Ory's welcome page redirects go. */
+  readonly defaultRedirectUrl: URL;
+  readonly jwt: JwtConfig;
+  /** Path protection rules, as written by the user (`--protect-path-prefix`). */
+  readonly protect: readonly string[];
+  /** Send the application's own host as `Host` instead of the publish host. */
+  readonly rewriteHost: boolean;
+  /** Time an upstream has to send response headers, in milliseconds. */
+  readonly upstreamTimeoutMs: number;
+  /** Largest Ory text body (decoded) the proxy will read whole to rewrite, in bytes. */
+  readonly maxRewriteBytes: number;
+  readonly logLevel: LogLevel;
+  /** Open the browser at the publish URL once listening. */
+  readonly open: boolean;
+  /** Lax local-development settings (any CORS origin). */
+  readonly dev: boolean;
+  /** TLS for `proxy local`; undefined serves plain HTTP. */
+  readonly tls?: TlsConfig;
+}

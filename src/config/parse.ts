@@ -1,0 +1,282 @@
+/**
+ * Turns command-line options and environment variables into a validated, frozen
+ * {@linkcode Config}. Pure: no I/O, so every rule is unit-tested.
+ *
+ * @example
+ * ```ts
+ * import { parseConfig } from "./parse.ts";
+ * const config = parseConfig({
+ *   command: "proxy",
+ *   appUrl: "http://localhost:3000",
+ *   options: { sdkUrl: "https://demo.projects.oryapis.com" },
+ *   env: {},
+ * });
+ * console.log(config.publishUrl.href); // "http://localhost:4000/"
+ * ```
+ */
+import { ConfigError } from "../errors.ts";
+import type { Config, LogLevel, Mode } from "./config.ts";
+import { parseDuration } from "./duration.ts";
+import { parseHttpUrl, parseOrigin } from "./url.ts";
+
+/** The options a command line can carry, as the CLI parser hands them over. */
+export interface RawOptions {
+  port?: string;
+  host?: string;
+  sdkUrl?: string;
+  project?: string;
+  endpoint?: string;
+  apiEndpoint?: string;
+  consoleApiEndpoint?: string;
+  apiKey?: string;
+  cookieDomain?: string;
+  allowedCorsOrigins?: string[];
+  additionalCorsHeaders?: string[];
+  defaultRedirectUrl?: string;
+  /** False with `--no-jwt`. */
+  jwt?: boolean;
+  jwtTtl?: string;
+  jwks?: string;
+  sessionCacheTtl?: string;
+  protectPathPrefix?: string[];
+  open?: boolean;
+  dev?: boolean;
+  debug?: boolean;
+  quiet?: boolean;
+  rewriteHost?: boolean;
+  upstreamTimeout?: string;
+  maxRewriteSize?: string;
+  /** False with `--no-https` (proxy local). */
+  https?: boolean;
+  dontInstallCert?: boolean;
+  tlsCert?: string;
+  tlsKey?: string;
+}
+
+/** What {@linkcode parseConfig} needs. */
+export interface ParseInput {
+  /** `proxy`, `tunnel` or `local` (= `proxy local`). */
+  command: "proxy" | "tunnel" | "local";
+  appUrl: string;
+  publishUrl?: string;
+  options: RawOptions;
+  env: Readonly<Record<string, string | undefined>>;
+}
+
+const DEFAULT_PORT = 4000;
+const DEFAULT_ENDPOINT = "https://oryapis.com";
+const DEFAULT_JWT_TTL_MS = 60_000;
+const DEFAULT_SESSION_CACHE_TTL_MS = 10_000;
+const DEFAULT_UPSTREAM_TIMEOUT_MS = 60_000;
+const DEFAULT_MAX_REWRITE_BYTES = 8 * 1024 * 1024;
+const HEADER_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** Validates everything and returns a frozen {@linkcode Config}; throws {@linkcode ConfigError}. */
+export function parseConfig(input: ParseInput): Config {
+  const { options, env } = input;
+  const mode: Mode = input.command === "tunnel" ? "tunnel" : "proxy";
+  const local = input.command === "local";
+
+  const port = parsePort(options.port ?? nonEmpty(env.PORT), options.port ? "--port" : "PORT");
+  const hostname = options.host ?? "0.0.0.0";
+  const appUrl = parseHttpUrl("the application URL", input.appUrl);
+  const https = local ? options.https !== false : undefined;
+
+  let publishUrl: URL;
+  if (local) {
+    if (input.publishUrl !== undefined) {
+      throw new ConfigError(
+        "proxy local takes no publish URL: it always serves https://localhost:<port>",
+      );
+    }
+    publishUrl = new URL(`${https ? "https" : "http"}://localhost:${port}`);
+  } else {
+    publishUrl = input.publishUrl === undefined
+      ? new URL(`http://localhost:${port}`)
+      : parseOrigin(mode === "tunnel" ? "the tunnel URL" : "the publish URL", input.publishUrl);
+  }
+
+  const oryUrl = resolveOryUrl(options, env);
+  const oryPrefix = mode === "proxy" ? "/.ory" : "";
+
+  const defaultRedirectUrl = options.defaultRedirectUrl === undefined
+    ? (mode === "tunnel" ? appUrl : publishUrl)
+    : parseHttpUrl("--default-redirect-url", options.defaultRedirectUrl, publishUrl);
+
+  const origins = splitList(options.allowedCorsOrigins).map(validateCorsOrigin);
+  const additionalHeaders = splitList(options.additionalCorsHeaders).map((h) => {
+    if (!HEADER_TOKEN.test(h)) {
+      throw new ConfigError(`Cannot use --additional-cors-headers: "${h}" is not a header name`);
+    }
+    return h;
+  });
+
+  const cookieDomain = options.cookieDomain === undefined || options.cookieDomain === ""
+    ? undefined
+    : validateCookieDomain(options.cookieDomain);
+
+  const logLevel: LogLevel = options.quiet ? "quiet" : options.debug ? "debug" : "info";
+  if (options.quiet && options.debug) {
+    throw new ConfigError("Use either --quiet or --debug, not both");
+  }
+
+  const jwtTtlMs = options.jwtTtl === undefined
+    ? DEFAULT_JWT_TTL_MS
+    : parseDuration("--jwt-ttl", options.jwtTtl);
+  if (jwtTtlMs < 1000) throw new ConfigError("Cannot use --jwt-ttl: it must be at least 1s");
+
+  if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) {
+    throw new ConfigError("Use --tls-cert and --tls-key together");
+  }
+
+  const config: Config = {
+    mode,
+    appUrl,
+    oryUrl,
+    publishUrl,
+    oryPrefix,
+    port,
+    hostname,
+    apiKey: nonEmpty(options.apiKey) ?? nonEmpty(env.ORY_PROJECT_API_KEY) ??
+      nonEmpty(env.ORY_API_KEY),
+    rateLimitAction: nonEmpty(env.ORY_RATE_LIMIT_HEADER),
+    cookieDomain,
+    cors: {
+      // The tunnel serves an app on another origin: that origin is always allowed.
+      origins: mode === "tunnel" ? [appUrl.origin, ...origins] : origins,
+      anyOrigin: options.dev === true,
+      additionalHeaders,
+    },
+    defaultRedirectUrl,
+    jwt: {
+      enabled: mode === "proxy" && options.jwt !== false,
+      ttlSeconds: Math.round(jwtTtlMs / 1000),
+      jwksFile: nonEmpty(options.jwks),
+      sessionCacheTtlMs: options.sessionCacheTtl === undefined
+        ? DEFAULT_SESSION_CACHE_TTL_MS
+        : parseDuration("--session-cache-ttl", options.sessionCacheTtl),
+    },
+    protect: mode === "proxy" ? [...(options.protectPathPrefix ?? [])] : [],
+    rewriteHost: options.rewriteHost === true,
+    upstreamTimeoutMs: options.upstreamTimeout === undefined
+      ? DEFAULT_UPSTREAM_TIMEOUT_MS
+      : positive("--upstream-timeout", parseDuration("--upstream-timeout", options.upstreamTimeout)),
+    maxRewriteBytes: options.maxRewriteSize === undefined
+      ? DEFAULT_MAX_REWRITE_BYTES
+      : parseSize("--max-rewrite-size", options.maxRewriteSize),
+    logLevel,
+    open: options.open ?? local,
+    dev: options.dev === true,
+    tls: local && https
+      ? {
+        certFile: options.tlsCert,
+        keyFile: options.tlsKey,
+        installCert: options.dontInstallCert !== true,
+      }
+      : undefined,
+  };
+  if (!local && (options.tlsCert !== undefined)) {
+    throw new ConfigError("--tls-cert and --tls-key are only for `proxy local`");
+  }
+  return deepFreeze(config);
+}
+
+function resolveOryUrl(options: RawOptions, env: ParseInput["env"]): URL {
+  const sdkUrl = nonEmpty(options.sdkUrl) ?? nonEmpty(env.ORY_SDK_URL);
+  if (sdkUrl !== undefined) {
+    const url = parseHttpUrl(options.sdkUrl ? "--sdk-url" : "ORY_SDK_URL", sdkUrl);
+    if (url.search || url.hash) {
+      throw new ConfigError(`Cannot use the Ory SDK URL "${sdkUrl}": remove its query or fragment`);
+    }
+    return url;
+  }
+  const project = nonEmpty(options.project) ?? nonEmpty(env.ORY_PROJECT_SLUG) ??
+    nonEmpty(env.ORY_PROJECT_ID);
+  if (project === undefined) {
+    throw new ConfigError(
+      "Missing Ory URL: pass --sdk-url <url> (or set ORY_SDK_URL) or --project <slug> (or ORY_PROJECT_SLUG)",
+    );
+  }
+  if (!/^[a-z0-9][a-z0-9-]*$/i.test(project)) {
+    throw new ConfigError(`Cannot use --project: "${project}" is not a project slug or id`);
+  }
+  const endpointRaw = nonEmpty(options.endpoint) ?? nonEmpty(options.apiEndpoint) ??
+    DEFAULT_ENDPOINT;
+  const endpoint = parseHttpUrl("--endpoint", endpointRaw);
+  return new URL(`${endpoint.protocol}//${project.toLowerCase()}.projects.${endpoint.host}`);
+}
+
+function parsePort(value: string | undefined, name: string): number {
+  if (value === undefined) return DEFAULT_PORT;
+  if (!/^\d+$/.test(value.trim())) {
+    throw new ConfigError(`Cannot parse ${name}: "${value}" is not a number`);
+  }
+  const port = Number(value.trim());
+  if (port < 1 || port > 65535) {
+    throw new ConfigError(`Cannot use ${name} ${port}: a port is between 1 and 65535`);
+  }
+  return port;
+}
+
+const SIZE_UNITS: Record<string, number> = {
+  "": 1,
+  b: 1,
+  k: 1024,
+  kb: 1024,
+  kib: 1024,
+  m: 1024 ** 2,
+  mb: 1024 ** 2,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1024 ** 3,
+  gib: 1024 ** 3,
+};
+
+function parseSize(flag: string, value: string): number {
+  const match = /^\s*(\d+)\s*([a-z]*)\s*$/i.exec(value);
+  const unit = match ? SIZE_UNITS[match[2].toLowerCase()] : undefined;
+  if (!match || unit === undefined) {
+    throw new ConfigError(`Cannot parse ${flag}: "${value}" is not a size (use e.g. 512kb, 8mb)`);
+  }
+  return positive(flag, Number(match[1]) * unit);
+}
+
+function positive(flag: string, n: number): number {
+  if (n <= 0) throw new ConfigError(`Cannot use ${flag}: it must be greater than zero`);
+  return n;
+}
+
+function validateCorsOrigin(value: string): string {
+  if (value === "*") return value;
+  const trimmed = value.replace(/\/+$/, "");
+  if (!/^https?:\/\/[^/\s?#]+$/i.test(trimmed)) {
+    throw new ConfigError(
+      `Cannot use --allowed-cors-origins: "${value}" is not an origin like https://app.example.com (wildcards allowed: https://*.example.com)`,
+    );
+  }
+  return trimmed.toLowerCase();
+}
+
+function validateCookieDomain(value: string): string {
+  if (!/^\.?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(value)) {
+    throw new ConfigError(`Cannot use --cookie-domain: "${value}" is not a domain name`);
+  }
+  return value.toLowerCase();
+}
+
+/** Splits repeatable, comma-separated list options into trimmed, non-empty items. */
+function splitList(values: readonly string[] | undefined): string[] {
+  return (values ?? []).flatMap((v) => v.split(",")).map((v) => v.trim()).filter((v) => v);
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === "" ? undefined : value.trim();
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === "object" && !(value instanceof URL)) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

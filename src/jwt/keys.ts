@@ -1,0 +1,120 @@
+/**
+ * ES256 signing keys: generated at start, or loaded from (and created in) a JWK Set file so
+ * a restart keeps the same `kid` and applications keep verifying. With several keys in the
+ * file the first signs and all are published, which allows rotation.
+ *
+ * @example
+ * ```ts
+ * import { generateSigningKey } from "./keys.ts";
+ * const key = await generateSigningKey();
+ * console.log(key.publicJwk.kid === key.kid); // true
+ * ```
+ */
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK } from "jose";
+import { ConfigError } from "../errors.ts";
+
+/** A key that can sign, with its public half as a JWK. */
+export interface SigningKey {
+  readonly kid: string;
+  readonly privateKey: CryptoKey;
+  /** Public JWK (no `d`), with `kid`, `alg`, `use`. */
+  readonly publicJwk: JWK;
+}
+
+/** All keys: `keys[0]` signs, every one is published. */
+export interface KeySet {
+  readonly keys: readonly SigningKey[];
+}
+
+/** File-system effects, injectable for tests. */
+export interface KeyFileSystem {
+  readTextFile(path: string): Promise<string>;
+  /** Creates the file with mode 0600; fails if it exists. */
+  createPrivateFile(path: string, text: string): Promise<void>;
+}
+
+const denoFs: KeyFileSystem = {
+  readTextFile: (path) => Deno.readTextFile(path),
+  createPrivateFile: (path, text) =>
+    Deno.writeTextFile(path, text, { createNew: true, mode: 0o600 }),
+};
+
+/** Generates a fresh ES256 key whose `kid` is its RFC 7638 thumbprint. */
+export async function generateSigningKey(): Promise<SigningKey> {
+  const { privateKey } = await generateKeyPair("ES256", { extractable: true });
+  const jwk = await exportJWK(privateKey);
+  return fromPrivateJwk({ ...jwk, kid: await calculateJwkThumbprint(jwk), alg: "ES256" });
+}
+
+/**
+ * Loads the key set from `path`, creating the file with one new key (mode 0600) when it does
+ * not exist. Throws ConfigError for an unreadable or invalid file.
+ */
+export async function loadOrCreateKeySet(path: string, fs: KeyFileSystem = denoFs): Promise<KeySet> {
+  let text: string;
+  try {
+    text = await fs.readTextFile(path);
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) {
+      throw new ConfigError(`Cannot read --jwks ${path}: ${(err as Error).message}`);
+    }
+    const key = await generateSigningKey();
+    const privateJwk = await exportJWK(key.privateKey);
+    const file = { keys: [{ ...privateJwk, kid: key.kid, alg: "ES256", use: "sig" }] };
+    try {
+      await fs.createPrivateFile(path, JSON.stringify(file, null, 2) + "\n");
+    } catch (writeErr) {
+      if (writeErr instanceof Deno.errors.AlreadyExists) return loadOrCreateKeySet(path, fs);
+      throw new ConfigError(`Cannot create --jwks ${path}: ${(writeErr as Error).message}`);
+    }
+    return { keys: [key] };
+  }
+  return parseKeySet(path, text);
+}
+
+/** Parses a JWK Set holding ES256 private keys. */
+export async function parseKeySet(path: string, text: string): Promise<KeySet> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new ConfigError(`Cannot use --jwks ${path}: it is not JSON`);
+  }
+  const keys = (parsed as { keys?: unknown })?.keys;
+  if (!Array.isArray(keys) || keys.length === 0) {
+    throw new ConfigError(`Cannot use --jwks ${path}: expected a JWK Set {"keys": [...]} with at least one key`);
+  }
+  const out: SigningKey[] = [];
+  for (const [i, raw] of keys.entries()) {
+    const jwk = raw as JWK;
+    if (jwk?.kty !== "EC" || jwk.crv !== "P-256" || typeof jwk.d !== "string") {
+      throw new ConfigError(
+        `Cannot use --jwks ${path}: key ${i} is not an ES256 private key (kty EC, crv P-256, with "d")`,
+      );
+    }
+    try {
+      out.push(
+        await fromPrivateJwk({
+          ...jwk,
+          alg: "ES256",
+          kid: typeof jwk.kid === "string" && jwk.kid !== ""
+            ? jwk.kid
+            : await calculateJwkThumbprint(jwk),
+        }),
+      );
+    } catch (err) {
+      throw new ConfigError(`Cannot use --jwks ${path}: key ${i} is invalid (${(err as Error).message})`);
+    }
+  }
+  return { keys: out };
+}
+
+async function fromPrivateJwk(jwk: JWK & { kid: string }): Promise<SigningKey> {
+  const privateKey = await importJWK(jwk, "ES256") as CryptoKey;
+  const { kty, crv, x, y } = jwk;
+  return {
+    kid: jwk.kid,
+    privateKey,
+    publicJwk: { kty, crv, x, y, kid: jwk.kid, alg: "ES256", use: "sig" },
+  };
+}

@@ -1,0 +1,231 @@
+/**
+ * The engine: one request handler for `proxy`, `tunnel` and `proxy local`. Routing and
+ * policy decide what to send; the {@linkcode UpstreamClient} sends it; the response is
+ * modified on the way back.
+ *
+ * @example
+ * ```ts ignore
+ * import { createProxyHandler } from "./handler.ts";
+ * const handler = createProxyHandler(config);
+ * Deno.serve({ port: config.port }, handler);
+ * ```
+ */
+import type { Config } from "../config/config.ts";
+import { OrygateError, UpstreamError, type UpstreamName } from "../errors.ts";
+import { createBodyRewriter } from "../rewrite/body.ts";
+import { createCorsPolicy } from "../rewrite/cors.ts";
+import type { LocationRewrite } from "../rewrite/location.ts";
+import { urlMapping } from "../rewrite/url_map.ts";
+import { createLogger, type Logger } from "../server/logger.ts";
+import { DECODABLE_ENCODINGS } from "./decode_body.ts";
+import { modifyResponse } from "./modify_response.ts";
+import { createNodeHttpClient } from "./node_http_client.ts";
+import type { UpstreamClient } from "./upstream.ts";
+import { buildUpstreamHeaders } from "./upstream_headers.ts";
+import { bridgeWebSocket, isWebSocketUpgrade } from "./websocket.ts";
+
+/**
+ * Decides about a request bound for the application, after its headers are built: it may
+ * set `Authorization` on `headers`, or answer itself (a login redirect, a 401).
+ */
+export type AppRequestGate = (
+  req: Request,
+  headers: Headers,
+  url: URL,
+) => Promise<Response | undefined>;
+
+/** Built-in routes answered by the proxy itself (e.g. the JWKS), by exact path. */
+export type BuiltinRoutes = ReadonlyMap<string, (req: Request) => Response | Promise<Response>>;
+
+/** Injected effects and extensions. */
+export interface ProxyHandlerDeps {
+  /** Sends requests upstream. Default: a pooled `node:http` client. */
+  readonly client?: UpstreamClient;
+  readonly logger?: Logger;
+  /** Session → JWT and path protection for application requests. */
+  readonly gate?: AppRequestGate;
+  /** Exact-path routes served by the proxy. */
+  readonly routes?: BuiltinRoutes;
+  /**
+   * Sees each Ory request before it is sent (with its path below the prefix) and may return
+   * a callback for the response, e.g. to notice logouts passing through.
+   */
+  readonly observeOry?: (
+    req: Request,
+    path: string,
+  ) => ((res: Response) => void | Promise<void>) | undefined;
+}
+
+/** Connection facts Deno.serve hands to handlers. */
+export interface ClientInfo {
+  readonly remoteAddr?: { readonly hostname?: string };
+}
+
+/** A request handler that can release its pooled connections. */
+export interface ProxyHandler {
+  (req: Request, info?: ClientInfo): Promise<Response>;
+  /** Closes idle upstream connections. */
+  close(): void;
+}
+
+/** Creates the handler for `config`. */
+export function createProxyHandler(config: Config, deps: ProxyHandlerDeps = {}): ProxyHandler {
+  const logger = deps.logger ?? createLogger(config.logLevel);
+  const ownClient = deps.client === undefined ? createNodeHttpClient() : undefined;
+  const client = deps.client ?? ownClient!;
+  const routes = deps.routes ?? new Map();
+  const publish = config.publishUrl;
+  const publishOrigin = publish.origin;
+  const prefix = config.oryPrefix;
+  const oryBase = (config.oryUrl.origin + config.oryUrl.pathname).replace(/\/+$/, "");
+  const appBase = (config.appUrl.origin + config.appUrl.pathname).replace(/\/+$/, "");
+  const oryHost = config.oryUrl.host;
+  const appHostHeader = config.rewriteHost ? config.appUrl.host : publish.host;
+  const oryPublicBase = publishOrigin + prefix;
+  const toOry = urlMapping(config.oryUrl, publish, prefix);
+  const toPublish = urlMapping(config.appUrl, publish);
+  // Ory URLs move under the prefix; the app's own URLs move onto the publish origin.
+  const mappings = config.mode === "tunnel" ? [toOry] : [toOry, toPublish];
+  const rewriteOryBody = createBodyRewriter(mappings);
+  const welcome = {
+    href: `${oryPublicBase}/ui/welcome`,
+    defaultRedirect: config.defaultRedirectUrl.href,
+  };
+  const cookies = { domain: config.cookieDomain, secure: publish.protocol === "https:" };
+  const cors = createCorsPolicy({
+    ...config.cors,
+    publishOrigin,
+    onRefused: (reason) => logger.debug(reason),
+  });
+
+  const finish = (res: Response, origin: string | null): Response => {
+    cors.apply(res.headers, origin);
+    res.headers.set("strict-transport-security", "max-age=0");
+    return res;
+  };
+
+  const forward = async (
+    req: Request,
+    info: ClientInfo | undefined,
+    url: URL,
+  ): Promise<{ res: Response; upstream: UpstreamName | "orygate" }> => {
+    const builtin = routes.get(url.pathname);
+    if (builtin !== undefined) return { res: await builtin(req), upstream: "orygate" };
+
+    const isOry = config.mode === "tunnel" || url.pathname === prefix ||
+      url.pathname.startsWith(prefix + "/");
+    const upstream: UpstreamName = isOry ? "Ory" : "application";
+    const path = isOry ? url.pathname.slice(prefix.length) || "/" : url.pathname;
+    const target = new URL((isOry ? oryBase : appBase) + path + url.search);
+    const headers = buildUpstreamHeaders(req, {
+      host: isOry ? oryHost : appHostHeader,
+      clientIp: info?.remoteAddr?.hostname,
+      publishUrl: publish,
+    });
+
+    if (isOry) {
+      headers.set("ory-no-custom-domain-redirect", "true");
+      headers.set("ory-base-url-rewrite", oryPublicBase);
+      if (config.apiKey !== undefined) headers.set("ory-base-url-rewrite-token", config.apiKey);
+      if (config.rateLimitAction !== undefined) {
+        headers.set("ory-ratelimit-action", config.rateLimitAction);
+      }
+      headers.set("accept-encoding", decodableEncodings(req.headers.get("accept-encoding")));
+    } else if (deps.gate !== undefined) {
+      const answer = await deps.gate(req, headers, url);
+      if (answer !== undefined) return { res: answer, upstream: "orygate" };
+    }
+
+    const observe = isOry ? deps.observeOry?.(req, path) : undefined;
+    if (isWebSocketUpgrade(req)) {
+      const res = await bridgeWebSocket(req, {
+        url: target,
+        headers,
+        timeoutMs: config.upstreamTimeoutMs,
+        upstream,
+      });
+      return { res, upstream };
+    }
+
+    const answer = await client({
+      url: target,
+      method: req.method,
+      headers,
+      body: req.body,
+      signal: req.signal,
+      upstream,
+      timeoutMs: config.upstreamTimeoutMs,
+    });
+    const location: LocationRewrite = {
+      requestUrl: target,
+      mappings,
+      welcome: isOry ? welcome : undefined,
+    };
+    const res = await modifyResponse(answer, {
+      location,
+      cookies,
+      rewriteBody: isOry ? rewriteOryBody : undefined,
+      maxRewriteBytes: config.maxRewriteBytes,
+    });
+    await observe?.(res);
+    return { res, upstream };
+  };
+
+  const handler = (async (req: Request, info?: ClientInfo): Promise<Response> => {
+    const started = performance.now();
+    const origin = req.headers.get("origin");
+    const url = new URL(req.url);
+    let res: Response;
+    let upstream: UpstreamName | "orygate" = "orygate";
+    try {
+      if (cors.isPreflight(req)) {
+        res = cors.preflight(req);
+      } else {
+        ({ res, upstream } = await forward(req, info, url));
+      }
+    } catch (err) {
+      res = errorResponse(err, req, logger);
+    }
+    if (res.status !== 101) res = finish(res, origin);
+    logger.access(
+      `${req.method} ${url.pathname} ${res.status} ${
+        (performance.now() - started).toFixed(1)
+      }ms ${upstream}`,
+    );
+    return res;
+  }) as ProxyHandler;
+  handler.close = () => ownClient?.close();
+  return handler;
+}
+
+/** Keeps only the codings the proxy can undo to rewrite Ory's bodies. */
+function decodableEncodings(acceptEncoding: string | null): string {
+  const accepted = (acceptEncoding ?? "").split(",").map((c) => c.split(";")[0].trim().toLowerCase());
+  const both = DECODABLE_ENCODINGS.filter((c) => accepted.includes(c) || accepted.includes("*"));
+  return both.length > 0 ? both.join(", ") : "identity";
+}
+
+function errorResponse(err: unknown, req: Request, logger: Logger): Response {
+  if (req.signal.aborted) {
+    // The client went away; nobody reads this answer.
+    return new Response(null, { status: 502 });
+  }
+  if (err instanceof UpstreamError) {
+    logger.error(`${req.method} ${new URL(req.url).pathname}: ${err.message}`);
+    return text(err.status, `orygate: ${err.message}\n`);
+  }
+  if (err instanceof OrygateError && err.code === "ERR_BODY_TOO_LARGE") {
+    logger.error(`${req.method} ${new URL(req.url).pathname}: Ory's response: ${err.message}`);
+    return text(502, `orygate: Ory's response could not be rewritten: ${err.message}\n`);
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  logger.error(`${req.method} ${req.url}: ${message}`);
+  return text(502, "orygate: the upstream's response could not be handled\n");
+}
+
+function text(status: number, body: string): Response {
+  return new Response(body, {
+    status,
+    headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" },
+  });
+}

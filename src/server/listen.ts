@@ -1,0 +1,80 @@
+/**
+ * Starts the HTTP(S) server for a handler and maps start-up failures (port in use, no
+ * permission) to {@linkcode ConfigError}s the user can act on.
+ *
+ * @example
+ * ```ts ignore
+ * import { listen } from "./listen.ts";
+ * const server = listen(handler, { port: 4000, hostname: "0.0.0.0", logger });
+ * await server.shutdown();
+ * ```
+ */
+import { ConfigError } from "../errors.ts";
+import type { Logger } from "./logger.ts";
+
+/** A running server. */
+export interface RunningServer {
+  readonly port: number;
+  /** Resolves when the server has stopped. */
+  readonly finished: Promise<void>;
+  /** Stops accepting, waits up to `graceMs` for in-flight requests, then closes the rest. */
+  shutdown(graceMs?: number): Promise<void>;
+}
+
+/** What {@linkcode listen} needs. */
+export interface ListenOptions {
+  readonly port: number;
+  readonly hostname: string;
+  readonly logger: Logger;
+  /** PEM certificate chain and key: serves HTTPS (and HTTP/2) when given. */
+  readonly tls?: { readonly cert: string; readonly key: string };
+}
+
+/** Starts serving `handler`; throws ConfigError when the port cannot be used. */
+export function listen(
+  handler: (req: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>) => Promise<Response>,
+  options: ListenOptions,
+): RunningServer {
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    server = Deno.serve({
+      port: options.port,
+      hostname: options.hostname,
+      onListen: () => {},
+      onError: (err) => {
+        options.logger.error(`request failed: ${err instanceof Error ? err.message : err}`);
+        return new Response("orygate: internal error\n", { status: 500 });
+      },
+      ...(options.tls ? { cert: options.tls.cert, key: options.tls.key } : {}),
+    }, handler);
+  } catch (err) {
+    if (err instanceof Deno.errors.AddrInUse) {
+      throw new ConfigError(
+        `Cannot listen on port ${options.port}: it is already in use (pick another with --port)`,
+      );
+    }
+    if (err instanceof Deno.errors.PermissionDenied) {
+      throw new ConfigError(
+        `Cannot listen on port ${options.port}: permission denied (use a port above 1023)`,
+      );
+    }
+    if (err instanceof Deno.errors.AddrNotAvailable) {
+      throw new ConfigError(`Cannot listen on ${options.hostname}: no such local address`);
+    }
+    throw err;
+  }
+  return {
+    port: server.addr.port,
+    finished: server.finished,
+    async shutdown(graceMs = 5000) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      // Long-lived streams (SSE, WebSockets) would hold a graceful stop forever: after the
+      // grace period the caller exits and the operating system closes what is left.
+      const deadline = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, graceMs);
+      });
+      await Promise.race([server.shutdown(), deadline]);
+      clearTimeout(timer);
+    },
+  };
+}

@@ -1,0 +1,109 @@
+/**
+ * Wires the session features for a config: keys and JWKS routes, whoami with its cache, the
+ * gate for application requests, and the logout watcher that drops cached sessions.
+ * Returns undefined when neither JWTs nor protection are on (the tunnel, `--no-jwt`).
+ *
+ * @example
+ * ```ts ignore
+ * const features = await createSessionFeatures(config, { logger });
+ * createProxyHandler(config, { gate: features?.gate, routes: features?.routes });
+ * ```
+ */
+import type { Config } from "../config/config.ts";
+import { createJwksRoute } from "../jwt/jwks.ts";
+import { generateSigningKey, type KeySet, loadOrCreateKeySet } from "../jwt/keys.ts";
+import { createMinter } from "../jwt/mint.ts";
+import type { BuiltinRoutes } from "../proxy/handler.ts";
+import type { Logger } from "../server/logger.ts";
+import { createTtlCache } from "./cache.ts";
+import { extractCredentials, isOrySessionCookie } from "./credentials.ts";
+import { createSessionGate, type SessionEntry, type SessionGate } from "./gate.ts";
+import { compileProtection } from "./protect.ts";
+import { createWhoami } from "./whoami.ts";
+
+/** What the handler needs from the session layer. */
+export interface SessionFeatures {
+  readonly gate: SessionGate;
+  readonly routes: BuiltinRoutes;
+  readonly observeOry: (
+    req: Request,
+    path: string,
+  ) => ((res: Response) => Promise<void>) | undefined;
+  readonly keys?: KeySet;
+}
+
+/** Effects, injectable for tests. */
+export interface SessionFeatureDeps {
+  readonly logger: Logger;
+  readonly fetch?: typeof fetch;
+  readonly now?: () => number;
+}
+
+const MAX_CACHED_SESSIONS = 10_000;
+
+/** Builds the session features, or undefined when none are on. */
+export async function createSessionFeatures(
+  config: Config,
+  deps: SessionFeatureDeps,
+): Promise<SessionFeatures | undefined> {
+  if (config.mode !== "proxy") return undefined;
+  // Compiled first so a bad rule is reported before any key file is touched.
+  const isProtected = compileProtection(config.protect);
+  if (!config.jwt.enabled && config.protect.length === 0) return undefined;
+
+  let keys: KeySet | undefined;
+  const routes = new Map<string, (req: Request) => Response>();
+  if (config.jwt.enabled) {
+    keys = config.jwt.jwksFile !== undefined
+      ? await loadOrCreateKeySet(config.jwt.jwksFile)
+      : { keys: [await generateSigningKey()] };
+    const jwks = createJwksRoute(keys);
+    routes.set(`${config.oryPrefix}/jwks.json`, jwks);
+    routes.set(`${config.oryPrefix}/proxy/jwks.json`, jwks);
+  }
+
+  const cache = createTtlCache<SessionEntry>({ maxEntries: MAX_CACHED_SESSIONS, now: deps.now });
+  const gate = createSessionGate({
+    whoami: createWhoami({
+      oryUrl: config.oryUrl,
+      fetch: deps.fetch,
+      headers: config.rateLimitAction ? { "ory-ratelimit-action": config.rateLimitAction } : {},
+    }),
+    cache,
+    cacheTtlMs: config.jwt.sessionCacheTtlMs,
+    mint: keys
+      ? createMinter({
+        key: keys.keys[0],
+        issuer: config.oryUrl.href.replace(/\/+$/, ""),
+        ttlSeconds: config.jwt.ttlSeconds,
+        now: deps.now,
+      })
+      : undefined,
+    isProtected,
+    publishUrl: config.publishUrl,
+    oryPublicBase: config.publishUrl.origin + config.oryPrefix,
+    now: deps.now,
+    onError: (message) => deps.logger.error(message),
+  });
+
+  const observeOry = (req: Request, path: string) => {
+    const isLogout = path.startsWith("/self-service/logout");
+    return async (res: Response) => {
+      if (res.status >= 400) return;
+      if (isLogout && path.startsWith("/self-service/logout/api")) {
+        // The token sits in the request body, which streamed on to Ory unread: drop all.
+        cache.clear();
+        return;
+      }
+      const changesSession = res.headers.getSetCookie().some((c) =>
+        isOrySessionCookie(c.slice(0, c.indexOf("=")).trim())
+      );
+      if (isLogout || changesSession) {
+        const cred = await extractCredentials(req.headers);
+        if (cred !== undefined) cache.delete(cred.key);
+      }
+    };
+  };
+
+  return { gate, routes, observeOry, keys };
+}

@@ -1,0 +1,139 @@
+/**
+ * The session gate for application requests:
+ *
+ * 1. `Authorization` and `X-Session-Token` never reach the app as the client sent them; the
+ *    app can trust that a Bearer token came from orygate.
+ * 2. No Ory credential → no call to Ory at all.
+ * 3. A credential is checked with whoami (cached, single-flight); an active session becomes
+ *    `Authorization: Bearer <JWT>` (the JWT is reused while more than half its life is left).
+ * 4. Protected paths without a session: browsers are redirected to login with `return_to`,
+ *    other clients get 401; when Ory cannot answer they get 503 (fail closed).
+ *
+ * @example
+ * ```ts ignore
+ * const gate = createSessionGate({ ... });
+ * const denial = await gate(req, upstreamHeaders, new URL(req.url));
+ * ```
+ */
+import type { MintedToken, OrySession } from "../jwt/mint.ts";
+import type { TtlCache } from "./cache.ts";
+import { type Credentials, extractCredentials } from "./credentials.ts";
+import type { Whoami, WhoamiResult } from "./whoami.ts";
+
+/** What one cached credential resolves to. */
+export interface SessionEntry {
+  readonly result: WhoamiResult;
+  /** The last JWT minted for it, reused while more than half its life is left. */
+  token?: MintedToken & { readonly mintedAt: number };
+}
+
+/** Gate settings and effects. */
+export interface SessionGateOptions {
+  readonly whoami: Whoami;
+  readonly cache: TtlCache<SessionEntry>;
+  /** How long a whoami answer is reused. */
+  readonly cacheTtlMs: number;
+  /** Mints a JWT; undefined with `--no-jwt` (protection only, headers untouched). */
+  readonly mint?: (session: OrySession, expiresAt: number | undefined) => Promise<MintedToken>;
+  readonly isProtected: (pathname: string) => boolean;
+  readonly publishUrl: URL;
+  /** `<publish>/.ory` */
+  readonly oryPublicBase: string;
+  readonly now?: () => number;
+  readonly onError?: (message: string) => void;
+}
+
+/** The gate function the handler calls. */
+export type SessionGate = (req: Request, headers: Headers, url: URL) => Promise<Response | undefined>;
+
+/** Creates the gate. */
+export function createSessionGate(options: SessionGateOptions): SessionGate {
+  const now = options.now ?? Date.now;
+  const jwt = options.mint !== undefined;
+
+  const lookup = (cred: Credentials) =>
+    options.cache.get(cred.key, async () => {
+      const result = await options.whoami(cred);
+      let expiresAt = now() + options.cacheTtlMs;
+      if (result.kind === "active" && result.expiresAt !== undefined) {
+        expiresAt = Math.min(expiresAt, result.expiresAt);
+      }
+      // Errors are not cached: the next request asks again.
+      if (result.kind === "error") expiresAt = 0;
+      return { value: { result }, expiresAt };
+    });
+
+  return async (req, headers, url) => {
+    const protectedPath = options.isProtected(url.pathname);
+    if (!jwt && !protectedPath) return undefined;
+    if (jwt) {
+      headers.delete("authorization");
+      headers.delete("x-session-token");
+    }
+    const cred = await extractCredentials(req.headers);
+    if (cred === undefined) return protectedPath ? deny(req, url, options) : undefined;
+
+    const entry = await lookup(cred);
+    const { result } = entry;
+    if (result.kind === "active" && (result.expiresAt === undefined || result.expiresAt > now())) {
+      if (options.mint !== undefined) {
+        const t = now();
+        let token = entry.token;
+        if (token === undefined || (token.expiresAt - t) * 2 < token.expiresAt - token.mintedAt) {
+          token = { ...await options.mint(result.session, result.expiresAt), mintedAt: t };
+          entry.token = token;
+        }
+        headers.set("authorization", `Bearer ${token.token}`);
+      }
+      return undefined;
+    }
+    if (result.kind === "error") {
+      options.onError?.(`session check failed: ${result.reason}`);
+      return protectedPath ? unavailable(result.retryAfter) : undefined;
+    }
+    return protectedPath ? deny(req, url, options) : undefined;
+  };
+}
+
+function wantsHtml(req: Request): boolean {
+  const mode = req.headers.get("sec-fetch-mode");
+  if (mode !== null) return mode === "navigate";
+  return (req.method === "GET" || req.method === "HEAD") &&
+    (req.headers.get("accept") ?? "").includes("text/html");
+}
+
+function deny(req: Request, url: URL, options: SessionGateOptions): Response {
+  const returnTo = options.publishUrl.origin + url.pathname + url.search;
+  const login = `${options.oryPublicBase}/self-service/login/browser?return_to=${
+    encodeURIComponent(returnTo)
+  }`;
+  if (wantsHtml(req)) {
+    return new Response(null, {
+      status: 303,
+      headers: { location: login, "cache-control": "no-store" },
+    });
+  }
+  return Response.json({
+    error: {
+      code: 401,
+      status: "Unauthorized",
+      reason: "This path requires a signed-in Ory session.",
+      login_url: login,
+    },
+  }, {
+    status: 401,
+    headers: { "www-authenticate": 'Bearer realm="orygate"', "cache-control": "no-store" },
+  });
+}
+
+function unavailable(retryAfter: number | undefined): Response {
+  const headers: Record<string, string> = { "cache-control": "no-store" };
+  if (retryAfter !== undefined) headers["retry-after"] = String(retryAfter);
+  return Response.json({
+    error: {
+      code: 503,
+      status: "Service Unavailable",
+      reason: "The session could not be checked with Ory; try again shortly.",
+    },
+  }, { status: 503, headers });
+}

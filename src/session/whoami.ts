@@ -1,0 +1,112 @@
+/**
+ * Asks Ory who a credential belongs to (`GET /sessions/whoami`). Ory's rate limiting (429)
+ * is retried with backoff within a short budget and then reported as an error, never as
+ * "no session", so a rate-limited user is not sent to log in again.
+ *
+ * @example
+ * ```ts ignore
+ * const whoami = createWhoami({ oryUrl: new URL("http://127.0.0.1:4433") });
+ * const result = await whoami({ key: "k", cookie: "ory_kratos_session=abc" });
+ * ```
+ */
+import type { OrySession } from "../jwt/mint.ts";
+import type { Credentials } from "./credentials.ts";
+
+/** What Ory said. */
+export type WhoamiResult =
+  | { readonly kind: "active"; readonly session: OrySession; readonly expiresAt?: number }
+  | { readonly kind: "none" }
+  | {
+    readonly kind: "error";
+    readonly reason: string;
+    /** Seconds a client should wait, when Ory was rate limiting. */
+    readonly retryAfter?: number;
+  };
+
+/** Asks Ory about one credential. */
+export type Whoami = (credentials: Credentials) => Promise<WhoamiResult>;
+
+/** Effects and limits. */
+export interface WhoamiOptions {
+  readonly oryUrl: URL;
+  readonly fetch?: typeof fetch;
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** Per-attempt timeout (default 10 s). */
+  readonly timeoutMs?: number;
+  /** Total time allowed for 429 retries (default 2 s). */
+  readonly retryBudgetMs?: number;
+  /** Extra headers for Ory (e.g. `Ory-RateLimit-Action`). */
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+const MAX_BODY = 1024 * 1024;
+
+/** Creates a whoami client. */
+export function createWhoami(options: WhoamiOptions): Whoami {
+  const fetchFn = options.fetch ?? fetch;
+  const sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+  const url = (options.oryUrl.origin + options.oryUrl.pathname).replace(/\/+$/, "") +
+    "/sessions/whoami";
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const budget = options.retryBudgetMs ?? 2000;
+
+  return async (cred) => {
+    const headers = new Headers({ accept: "application/json", ...options.headers });
+    if (cred.cookie) headers.set("cookie", cred.cookie);
+    if (cred.sessionToken) headers.set("x-session-token", cred.sessionToken);
+    if (cred.authorization) headers.set("authorization", cred.authorization);
+    let waited = 0;
+    for (let attempt = 0;; attempt++) {
+      let res: Response;
+      try {
+        res = await fetchFn(url, { headers, signal: AbortSignal.timeout(timeoutMs) });
+      } catch (err) {
+        return { kind: "error", reason: `Ory could not be reached (${(err as Error).message})` };
+      }
+      if (res.status === 429) {
+        await res.body?.cancel();
+        const retryAfter = parseRetryAfter(res.headers.get("retry-after"));
+        const delay = Math.min(100 * 2 ** attempt, 1000);
+        if (waited + delay > budget) {
+          return { kind: "error", reason: "Ory is rate limiting session checks", retryAfter: retryAfter ?? 1 };
+        }
+        await sleep(delay);
+        waited += delay;
+        continue;
+      }
+      if (res.status === 401 || res.status === 403) {
+        await res.body?.cancel();
+        return { kind: "none" };
+      }
+      if (res.status !== 200) {
+        await res.body?.cancel();
+        return { kind: "error", reason: `Ory answered the session check with ${res.status}` };
+      }
+      let session: OrySession;
+      try {
+        const text = await res.text();
+        if (text.length > MAX_BODY) throw new Error("too large");
+        session = JSON.parse(text);
+      } catch {
+        return { kind: "error", reason: "Ory's session answer was not valid JSON" };
+      }
+      if (session?.active !== true || typeof session.identity?.id !== "string") {
+        return { kind: "none" };
+      }
+      const expiresAt = session.expires_at ? Date.parse(session.expires_at) : undefined;
+      return {
+        kind: "active",
+        session,
+        expiresAt: Number.isFinite(expiresAt) ? expiresAt : undefined,
+      };
+    }
+  };
+}
+
+function parseRetryAfter(value: string | null): number | undefined {
+  if (value === null) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.ceil(seconds);
+  const date = Date.parse(value);
+  return Number.isFinite(date) ? Math.max(1, Math.ceil((date - Date.now()) / 1000)) : undefined;
+}

@@ -1,0 +1,139 @@
+/**
+ * A local stand-in for Ory's HTTP behaviour: redirects (absolute and relative), compressed
+ * bodies with absolute Ory URLs, cookies with Ory's Domain, whoami with controllable
+ * answers (sessions, 429s, failures), and logout.
+ */
+import { brotliCompressSync, deflateSync, gzipSync } from "node:zlib";
+
+/** A session the stand-in knows, by token. */
+export interface FakeSession {
+  readonly id: string;
+  readonly identityId: string;
+  readonly email: string;
+  /** ISO time; default: one hour ahead. */
+  readonly expiresAt?: string;
+  active?: boolean;
+}
+
+/** The stand-in and its knobs. */
+export interface FakeOry {
+  readonly port: number;
+  readonly origin: string;
+  /** token → session; the same token works as cookie, X-Session-Token and Bearer. */
+  readonly sessions: Map<string, FakeSession>;
+  /** Requests seen, newest last. */
+  readonly requests: { path: string; headers: Headers }[];
+  /** How many whoami calls were made. */
+  whoamiCalls: number;
+  /** Next N whoami calls answer 429. */
+  rateLimitNext: number;
+  /** Whoami answers 500 while true. */
+  failing: boolean;
+  /** Delay for each whoami, in ms. */
+  whoamiDelayMs: number;
+  close(): Promise<void>;
+}
+
+function tokenFrom(headers: Headers): string | undefined {
+  const cookie = /(?:^|;\s*)(?:ory_kratos_session|ory_session_\w+)=([^;]+)/.exec(
+    headers.get("cookie") ?? "",
+  );
+  return headers.get("x-session-token") ?? cookie?.[1] ??
+    /^Bearer (.+)$/i.exec(headers.get("authorization") ?? "")?.[1];
+}
+
+/** Starts the stand-in on a free loopback port. */
+export function startFakeOry(): FakeOry {
+  const state: FakeOry = {
+    port: 0,
+    origin: "",
+    sessions: new Map(),
+    requests: [],
+    whoamiCalls: 0,
+    rateLimitNext: 0,
+    failing: false,
+    whoamiDelayMs: 0,
+    close: () => server.shutdown(),
+  };
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    const url = new URL(req.url);
+    const self = `http://127.0.0.1:${server.addr.port}`;
+    state.requests.push({ path: url.pathname + url.search, headers: req.headers });
+    switch (url.pathname) {
+      case "/sessions/whoami": {
+        state.whoamiCalls++;
+        if (state.whoamiDelayMs) await new Promise((r) => setTimeout(r, state.whoamiDelayMs));
+        if (state.rateLimitNext > 0) {
+          state.rateLimitNext--;
+          return new Response("slow down", { status: 429, headers: { "retry-after": "7" } });
+        }
+        if (state.failing) return new Response("boom", { status: 500 });
+        const token = tokenFrom(req.headers);
+        const s = token ? state.sessions.get(token) : undefined;
+        if (!s || s.active === false) return Response.json({ error: { code: 401 } }, { status: 401 });
+        return Response.json({
+          id: s.id,
+          active: true,
+          expires_at: s.expiresAt ?? new Date(Date.now() + 3600_000).toISOString(),
+          identity: { id: s.identityId, traits: { email: s.email }, schema_url: `${self}/schemas/default` },
+        });
+      }
+      case "/self-service/login/browser":
+        return new Response(null, {
+          status: 303,
+          headers: [
+            ["location", "/ui/login?flow=abc"],
+            ["set-cookie", `csrf_token_x=c1; Domain=127.0.0.1; Path=/; HttpOnly; Secure; SameSite=None`],
+            ["set-cookie", `other=2; Path=/`],
+          ],
+        });
+      case "/self-service/login/flows":
+        return new Response(
+          gzipSync(JSON.stringify({
+            id: "abc",
+            ui: { action: `${self}/self-service/login?flow=abc`, method: "POST" },
+            escaped: `${self}/x`.replaceAll("/", "\\/"),
+            lookalike: `${self}1/not-ory`,
+          })),
+          { headers: { "content-type": "application/json; charset=utf-8", "content-encoding": "gzip" } },
+        );
+      case "/page.html":
+        return new Response(brotliCompressSync(`<a href="${self}/ui/login">login</a>`), {
+          headers: { "content-type": "text/html", "content-encoding": "br" },
+        });
+      case "/script.js":
+        return new Response(deflateSync(`fetch("${self}/sessions/whoami")`), {
+          headers: { "content-type": "application/javascript", "content-encoding": "deflate" },
+        });
+      case "/image.bin":
+        return new Response(gzipSync(`binary ${self}`), {
+          headers: { "content-type": "application/octet-stream", "content-encoding": "gzip" },
+        });
+      case "/big.json":
+        return new Response(gzipSync(JSON.stringify({ pad: "x".repeat(Number(url.searchParams.get("n") ?? "1000")) })), {
+          headers: { "content-type": "application/json", "content-encoding": "gzip" },
+        });
+      case "/welcome":
+        return new Response(null, { status: 303, headers: { location: `${self}/ui/welcome` } });
+      case "/self-service/logout": {
+        const token = tokenFrom(req.headers);
+        if (token) state.sessions.delete(token);
+        return new Response(null, {
+          status: 303,
+          headers: {
+            location: `${self}/ui/welcome`,
+            "set-cookie": "ory_kratos_session=; Path=/; Max-Age=0; HttpOnly",
+          },
+        });
+      }
+      case "/cors":
+        return new Response("{}", {
+          headers: { "access-control-allow-origin": "*", "content-type": "application/json" },
+        });
+      default:
+        return Response.json({ path: url.pathname, headers: Object.fromEntries(req.headers) });
+    }
+  });
+  Object.assign(state, { port: server.addr.port, origin: `http://127.0.0.1:${server.addr.port}` });
+  return state;
+}

@@ -1,0 +1,119 @@
+/** A local application for integration tests: echoes, redirects, streams, WebSockets. */
+import { gzipSync } from "node:zlib";
+
+/** A running test app. */
+export interface TestApp {
+  readonly port: number;
+  readonly origin: string;
+  /** Bytes the last upload delivered, and whether it ended cleanly. */
+  readonly uploads: { bytes: number; complete: boolean }[];
+  close(): Promise<void>;
+}
+
+const CHUNK = new Uint8Array(64 * 1024).map((_, i) => i % 251);
+
+/** Starts the test app on a free loopback port. */
+export function startTestApp(): TestApp {
+  const uploads: { bytes: number; complete: boolean }[] = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    const url = new URL(req.url);
+    const origin = `http://127.0.0.1:${server.addr.port}`;
+    switch (url.pathname) {
+      case "/redirect":
+        return new Response(null, { status: 302, headers: { location: url.searchParams.get("to")! } });
+      case "/self-redirect":
+        return new Response(null, { status: 302, headers: { location: `${origin}/landed?x=1` } });
+      case "/cookie":
+        return new Response("ok", {
+          headers: { "set-cookie": "app=1; Domain=127.0.0.1; Path=/; Secure; SameSite=None" },
+        });
+      case "/cors":
+        return new Response("ok", {
+          headers: {
+            "access-control-allow-origin": "*",
+            "access-control-allow-credentials": "false",
+            "access-control-expose-headers": "X-App",
+            "x-app": "1",
+          },
+        });
+      case "/gzip":
+        return new Response(gzipSync(JSON.stringify({ link: `${origin}/x` })), {
+          headers: { "content-type": "application/json", "content-encoding": "gzip" },
+        });
+      case "/download": {
+        const total = Number(url.searchParams.get("bytes") ?? "0");
+        let sent = 0;
+        return new Response(
+          new ReadableStream<Uint8Array>({
+            pull(c) {
+              if (sent >= total) return c.close();
+              const n = Math.min(CHUNK.byteLength, total - sent);
+              c.enqueue(CHUNK.slice(0, n));
+              sent += n;
+            },
+          }, { highWaterMark: 0 }),
+          { headers: { "content-length": String(total), "content-type": "application/octet-stream" } },
+        );
+      }
+      case "/upload": {
+        const record = { bytes: 0, complete: false };
+        uploads.push(record);
+        try {
+          for await (const chunk of req.body!) record.bytes += chunk.byteLength;
+          record.complete = true;
+        } catch {
+          return new Response("broken", { status: 400 });
+        }
+        return Response.json(record);
+      }
+      case "/sse": {
+        const events = Number(url.searchParams.get("events") ?? "3");
+        const interval = Number(url.searchParams.get("interval") ?? "200");
+        let i = 0;
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        return new Response(
+          new ReadableStream<Uint8Array>({
+            start(c) {
+              const tick = () => {
+                c.enqueue(new TextEncoder().encode(`data: ${JSON.stringify({ i, at: Date.now() })}\n\n`));
+                if (++i >= events) c.close();
+                else timer = setTimeout(tick, interval);
+              };
+              tick();
+            },
+            cancel() {
+              clearTimeout(timer);
+            },
+          }),
+          { headers: { "content-type": "text/event-stream", "cache-control": "no-cache" } },
+        );
+      }
+      case "/ws": {
+        const offered = (req.headers.get("sec-websocket-protocol") ?? "").split(",").map((s) => s.trim());
+        const { socket, response } = Deno.upgradeWebSocket(req, {
+          protocol: offered.includes("echo") ? "echo" : undefined,
+        });
+        const cookie = req.headers.get("cookie") ?? "";
+        socket.onmessage = (e) => socket.send(e.data === "cookie?" ? `cookie:${cookie}` : e.data);
+        return response;
+      }
+      case "/slow":
+        await new Promise((r) => setTimeout(r, Number(url.searchParams.get("ms") ?? "1000")));
+        return new Response("slow");
+      default:
+        return Response.json({
+          method: req.method,
+          path: url.pathname,
+          search: url.search,
+          headers: Object.fromEntries(req.headers),
+          body: req.body ? await req.text() : null,
+        });
+    }
+  });
+  return {
+    port: server.addr.port,
+    origin: `http://127.0.0.1:${server.addr.port}`,
+    uploads,
+    close: () => server.shutdown(),
+  };
+}

@@ -68,7 +68,9 @@ export async function runCli(argv: readonly string[], deps: CliDeps = {}): Promi
       writeOut: stdout,
       writeErr: stderr,
       outputError: (message, write) =>
-        write(`orygate: ${message.replace(/^error: /, "").trim()} (see --help)\n`),
+        write(
+          `orygate: ${message.replace(/^error: /, "").trim().replace(/\s*\n\s*/g, " ")} (see --help)\n`,
+        ),
     });
 
   const proxy = addJwtOptions(addSharedOptions(

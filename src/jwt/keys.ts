@@ -41,9 +41,13 @@ const denoFs: KeyFileSystem = {
 
 /** Generates a fresh ES256 key whose `kid` is its RFC 7638 thumbprint. */
 export async function generateSigningKey(): Promise<SigningKey> {
+  return fromPrivateJwk(await generatePrivateJwk());
+}
+
+async function generatePrivateJwk(): Promise<JWK & { kid: string }> {
   const { privateKey } = await generateKeyPair("ES256", { extractable: true });
   const jwk = await exportJWK(privateKey);
-  return fromPrivateJwk({ ...jwk, kid: await calculateJwkThumbprint(jwk), alg: "ES256" });
+  return { ...jwk, kid: await calculateJwkThumbprint(jwk), alg: "ES256", use: "sig" };
 }
 
 /**
@@ -58,16 +62,15 @@ export async function loadOrCreateKeySet(path: string, fs: KeyFileSystem = denoF
     if (!(err instanceof Deno.errors.NotFound)) {
       throw new ConfigError(`Cannot read --jwks ${path}: ${(err as Error).message}`);
     }
-    const key = await generateSigningKey();
-    const privateJwk = await exportJWK(key.privateKey);
-    const file = { keys: [{ ...privateJwk, kid: key.kid, alg: "ES256", use: "sig" }] };
+    const privateJwk = await generatePrivateJwk();
+    const file = { keys: [privateJwk] };
     try {
       await fs.createPrivateFile(path, JSON.stringify(file, null, 2) + "\n");
     } catch (writeErr) {
       if (writeErr instanceof Deno.errors.AlreadyExists) return loadOrCreateKeySet(path, fs);
       throw new ConfigError(`Cannot create --jwks ${path}: ${(writeErr as Error).message}`);
     }
-    return { keys: [key] };
+    return { keys: [await fromPrivateJwk(privateJwk)] };
   }
   return parseKeySet(path, text);
 }

@@ -8,6 +8,7 @@ const MAIN = new URL("src/main.ts", ROOT).pathname;
 
 /** A running orygate process. */
 export interface CliProcess {
+  readonly pid: number;
   readonly port: number;
   /** `http://localhost:<port>` */
   readonly url: string;
@@ -25,6 +26,13 @@ export function freePort(): number {
   const { port } = listener.addr as Deno.NetAddr;
   listener.close();
   return port;
+}
+
+/** Peak and current resident memory of a process, in bytes (Linux). */
+export async function memoryOf(pid: number): Promise<{ peak: number; current: number }> {
+  const status = await Deno.readTextFile(`/proc/${pid}/status`);
+  const kb = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN) * 1024;
+  return { peak: kb("VmHWM"), current: kb("VmRSS") };
 }
 
 /** Runs the CLI to completion (for commands that exit by themselves). */
@@ -86,6 +94,7 @@ export async function startCli(
     throw new Error(`orygate did not become ready (${JSON.stringify(first)}):\n${text}`);
   }
   return {
+    pid: child.pid,
     port,
     url: `http://localhost:${port}`,
     output: () => text,

@@ -5,6 +5,11 @@
  */
 import { brotliCompressSync, deflateSync, gzipSync } from "node:zlib";
 
+/** Compresses into a fresh Uint8Array (Response bodies do not take node Buffers). */
+function z(fn: (s: string) => Uint8Array, s: string): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(fn(s));
+}
+
 /** A session the stand-in knows, by token. */
 export interface FakeSession {
   readonly id: string;
@@ -55,9 +60,9 @@ export function startFakeOry(): FakeOry {
     whoamiDelayMs: 0,
     close: () => server.shutdown(),
   };
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+  const server: Deno.HttpServer<Deno.NetAddr> = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req): Promise<Response> => {
     const url = new URL(req.url);
-    const self = `http://127.0.0.1:${server.addr.port}`;
+    const self: string = `http://127.0.0.1:${server.addr.port}`;
     state.requests.push({ path: url.pathname + url.search, headers: req.headers });
     switch (url.pathname) {
       case "/sessions/whoami": {
@@ -89,28 +94,28 @@ export function startFakeOry(): FakeOry {
         });
       case "/self-service/login/flows":
         return new Response(
-          gzipSync(JSON.stringify({
+          z(gzipSync, JSON.stringify({
             id: "abc",
             ui: { action: `${self}/self-service/login?flow=abc`, method: "POST" },
-            escaped: `${self}/x`.replaceAll("/", "\\/"),
+            escaped: "ESCAPED",
             lookalike: `${self}1/not-ory`,
-          })),
+          }).replace('"ESCAPED"', JSON.stringify(`${self}/x`).replaceAll("/", "\\/"))),
           { headers: { "content-type": "application/json; charset=utf-8", "content-encoding": "gzip" } },
         );
       case "/page.html":
-        return new Response(brotliCompressSync(`<a href="${self}/ui/login">login</a>`), {
+        return new Response(z(brotliCompressSync, `<a href="${self}/ui/login">login</a>`), {
           headers: { "content-type": "text/html", "content-encoding": "br" },
         });
       case "/script.js":
-        return new Response(deflateSync(`fetch("${self}/sessions/whoami")`), {
+        return new Response(z(deflateSync, `fetch("${self}/sessions/whoami")`), {
           headers: { "content-type": "application/javascript", "content-encoding": "deflate" },
         });
       case "/image.bin":
-        return new Response(gzipSync(`binary ${self}`), {
+        return new Response(z(gzipSync, `binary ${self}`), {
           headers: { "content-type": "application/octet-stream", "content-encoding": "gzip" },
         });
       case "/big.json":
-        return new Response(gzipSync(JSON.stringify({ pad: "x".repeat(Number(url.searchParams.get("n") ?? "1000")) })), {
+        return new Response(z(gzipSync, JSON.stringify({ pad: "x".repeat(Number(url.searchParams.get("n") ?? "1000")) })), {
           headers: { "content-type": "application/json", "content-encoding": "gzip" },
         });
       case "/welcome":

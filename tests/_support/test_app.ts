@@ -1,6 +1,11 @@
 /** A local application for integration tests: echoes, redirects, streams, WebSockets. */
 import { gzipSync } from "node:zlib";
 
+/** Compresses into a fresh Uint8Array (Response bodies do not take node Buffers). */
+function z(fn: (s: string) => Uint8Array, s: string): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(fn(s));
+}
+
 /** A running test app. */
 export interface TestApp {
   readonly port: number;
@@ -15,9 +20,9 @@ const CHUNK = new Uint8Array(64 * 1024).map((_, i) => i % 251);
 /** Starts the test app on a free loopback port. */
 export function startTestApp(): TestApp {
   const uploads: { bytes: number; complete: boolean }[] = [];
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+  const server: Deno.HttpServer<Deno.NetAddr> = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req): Promise<Response> => {
     const url = new URL(req.url);
-    const origin = `http://127.0.0.1:${server.addr.port}`;
+    const origin: string = `http://127.0.0.1:${server.addr.port}`;
     switch (url.pathname) {
       case "/redirect":
         return new Response(null, { status: 302, headers: { location: url.searchParams.get("to")! } });
@@ -37,7 +42,7 @@ export function startTestApp(): TestApp {
           },
         });
       case "/gzip":
-        return new Response(gzipSync(JSON.stringify({ link: `${origin}/x` })), {
+        return new Response(z(gzipSync, JSON.stringify({ link: `${origin}/x` })), {
           headers: { "content-type": "application/json", "content-encoding": "gzip" },
         });
       case "/download": {
@@ -90,10 +95,11 @@ export function startTestApp(): TestApp {
       }
       case "/ws": {
         const offered = (req.headers.get("sec-websocket-protocol") ?? "").split(",").map((s) => s.trim());
+        // Headers cannot be read once the request is upgraded.
+        const cookie = req.headers.get("cookie") ?? "";
         const { socket, response } = Deno.upgradeWebSocket(req, {
           protocol: offered.includes("echo") ? "echo" : undefined,
         });
-        const cookie = req.headers.get("cookie") ?? "";
         socket.onmessage = (e) => socket.send(e.data === "cookie?" ? `cookie:${cookie}` : e.data);
         return response;
       }

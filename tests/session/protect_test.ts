@@ -1,0 +1,36 @@
+import { ConfigError } from "../../src/errors.ts";
+import { compileProtection } from "../../src/session/protect.ts";
+import { assertEquals, assertThrows } from "../_support/assert.ts";
+
+Deno.test("compileProtection()", async (t) => {
+  await t.step("a prefix protects itself and below, not lookalikes", () => {
+    const p = compileProtection(["/members"]);
+    for (const path of ["/members", "/members/", "/members/42", "/Members/x", "/MEMBERS"]) assertEquals(p(path), true, path);
+    for (const path of ["/membership", "/", "/public/members", "/member"]) assertEquals(p(path), false, path);
+  });
+  await t.step("encoded and odd spellings of a protected path are still protected", () => {
+    const p = compileProtection(["/members"]);
+    for (const path of ["/%6dembers", "/%6Dembers/x", "//members", "/./members", "/x/../members", "/members;jsessionid=1", "/%2fmembers", "/members%2fx", "/public/%2e%2e/members"]) {
+      assertEquals(p(path), true, path);
+    }
+  });
+  await t.step("undecodable paths fail closed", () => {
+    assertEquals(compileProtection(["/members"])("/%E0%A4%A"), true);
+  });
+  await t.step("URLPattern globs", () => {
+    const p = compileProtection(["/teams/*/admin", "/api/:version/private"]);
+    assertEquals(p("/teams/a/admin"), true);
+    assertEquals(p("/api/v1/private"), true);
+    assertEquals(p("/teams/a/public"), false);
+  });
+  await t.step("regular expressions with re:", () => {
+    const p = compileProtection(["re:^/api/v\\d+/"]);
+    assertEquals(p("/api/v2/users"), true);
+    assertEquals(p("/api/vx/users"), false);
+  });
+  await t.step("no rules protect nothing", () => assertEquals(compileProtection([])("/x"), false));
+  await t.step("bad rules are config errors", async () => {
+    await assertThrows(() => compileProtection(["re:(unclosed"]), ConfigError, /not a regular expression/);
+    await assertThrows(() => compileProtection(["members"]), ConfigError, /starts with "\/"/);
+  });
+});

@@ -1,0 +1,61 @@
+import { createWhoami } from "../../src/session/whoami.ts";
+import { assertEquals } from "../_support/assert.ts";
+
+const cred = { key: "k", cookie: "ory_kratos_session=abc" };
+const active = { id: "s", active: true, expires_at: "2030-01-01T00:00:00Z", identity: { id: "i" } };
+
+function fakeFetch(answers: (() => Response)[], seen: Request[] = []): typeof fetch {
+  return (input, init) => {
+    seen.push(new Request(input, init));
+    const next = answers.shift();
+    return next ? Promise.resolve(next()) : Promise.reject(new TypeError("connection refused"));
+  };
+}
+
+Deno.test("createWhoami()", async (t) => {
+  const oryUrl = new URL("https://x.projects.oryapis.com");
+  const sleeps: number[] = [];
+  const sleep = (ms: number) => (sleeps.push(ms), Promise.resolve());
+  await t.step("an active session, asked with only the credential", async () => {
+    const seen: Request[] = [];
+    const whoami = createWhoami({ oryUrl, fetch: fakeFetch([() => Response.json(active)], seen), sleep });
+    const r = await whoami(cred);
+    assertEquals(r.kind, "active");
+    assertEquals(r.kind === "active" && r.expiresAt, Date.parse(active.expires_at));
+    assertEquals(seen[0].url, "https://x.projects.oryapis.com/sessions/whoami");
+    assertEquals(seen[0].headers.get("cookie"), "ory_kratos_session=abc");
+  });
+  await t.step("401 and inactive sessions are 'none'", async () => {
+    const whoami = createWhoami({
+      oryUrl,
+      fetch: fakeFetch([() => new Response("", { status: 401 }), () => Response.json({ ...active, active: false })]),
+      sleep,
+    });
+    assertEquals((await whoami(cred)).kind, "none");
+    assertEquals((await whoami(cred)).kind, "none");
+  });
+  await t.step("429 is retried with backoff and then succeeds", async () => {
+    sleeps.length = 0;
+    const r429 = () => new Response("", { status: 429 });
+    const whoami = createWhoami({ oryUrl, fetch: fakeFetch([r429, r429, () => Response.json(active)]), sleep });
+    assertEquals((await whoami(cred)).kind, "active");
+    assertEquals(sleeps, [100, 200]);
+  });
+  await t.step("429 past the budget is an error with Retry-After, never 'none'", async () => {
+    const r429 = () => new Response("", { status: 429, headers: { "retry-after": "9" } });
+    const whoami = createWhoami({ oryUrl, fetch: fakeFetch(Array(20).fill(r429)), sleep, retryBudgetMs: 500 });
+    const r = await whoami(cred);
+    assertEquals(r.kind, "error");
+    assertEquals(r.kind === "error" && r.retryAfter, 9);
+  });
+  await t.step("network failures, 5xx and bad JSON are errors", async () => {
+    const whoami = createWhoami({
+      oryUrl,
+      fetch: fakeFetch([() => new Response("", { status: 502 }), () => new Response("{not json", { status: 200 })]),
+      sleep,
+    });
+    assertEquals((await whoami(cred)).kind, "error");
+    assertEquals((await whoami(cred)).kind, "error");
+    assertEquals((await whoami(cred)).kind, "error");
+  });
+});

@@ -1,0 +1,144 @@
+/**
+ * The example app's routes: one `(Request) => Promise<Response>` handler.
+ *
+ * @module
+ */
+
+import { errorMessage, renderFlow } from "./flow_view.ts";
+import { markup, page } from "./html.ts";
+import { browserFlowUrl, createLogoutUrl, type FlowKind, getError, getFlow } from "./ory.ts";
+import { emailOf, type SessionClaims, type SessionVerifier } from "./session.ts";
+
+/** Options of {@link createApp}. */
+export interface AppOptions {
+  /** orygate's `<publish-url>/.ory`, e.g. `http://localhost:4455/.ory`. */
+  oryUrl: string;
+  /** Verifies orygate's bearer JWT (see `createSessionVerifier`). */
+  verify: SessionVerifier;
+  /** Injected for tests. Default: the global `fetch`. */
+  fetch?: typeof fetch;
+}
+
+const FLOW_TITLES: Record<FlowKind, string> = {
+  login: "Sign in",
+  registration: "Sign up",
+  settings: "Account settings",
+};
+
+/**
+ * Creates the app's request handler.
+ *
+ * @example
+ * ```ts ignore
+ * const oryUrl = "http://localhost:4455/.ory";
+ * const app = createApp({ oryUrl, verify: createSessionVerifier(`${oryUrl}/jwks.json`) });
+ * Deno.serve({ port: 3000 }, app);
+ * ```
+ */
+export function createApp(options: AppOptions): (request: Request) => Promise<Response> {
+  const { oryUrl, verify } = options;
+
+  return async (request) => {
+    const url = new URL(request.url);
+    const cookie = request.headers.get("cookie");
+    const ory = { cookie, fetch: options.fetch };
+    if (request.method !== "GET" && request.method !== "HEAD") {
+      return page("Method not allowed", markup`<p>Use GET.</p>`, { status: 405 });
+    }
+
+    switch (url.pathname) {
+      case "/":
+        return home(await verify(request));
+
+      case "/login":
+      case "/registration":
+      case "/settings": {
+        const kind = url.pathname.slice(1) as FlowKind;
+        const flowId = url.searchParams.get("flow");
+        const restart = () =>
+          redirect(browserFlowUrl(oryUrl, kind, url.searchParams.get("return_to")));
+        if (!flowId) return restart();
+        const result = await getFlow(oryUrl, kind, flowId, ory);
+        if (result.ok) return page(FLOW_TITLES[kind], renderFlow(result.flow));
+        // Expired or unknown flow, or no session for settings: start a new flow. Anything else
+        // (such as a CSRF mismatch) is shown, not retried, so it cannot loop.
+        if ([401, 404, 410].includes(result.status)) return restart();
+        return page(
+          "Something went wrong",
+          markup`<p class="message error" data-testid="flow-error">
+Ory answered ${result.status}: ${errorMessage(result.error)}</p>`,
+          { status: result.status },
+        );
+      }
+
+      case "/error": {
+        const id = url.searchParams.get("id");
+        const error = id ? await getError(oryUrl, id, ory) : { error: { message: "No error id." } };
+        return page(
+          "Error",
+          markup`<p class="message error" data-testid="ory-error">${errorMessage(error)}</p>
+<pre data-testid="ory-error-json">${JSON.stringify(error, null, 2)}</pre>`,
+        );
+      }
+
+      case "/members": {
+        const claims = await verify(request);
+        if (!claims) return unauthorized(new URL("/members", oryUrl).href);
+        const email = emailOf(claims);
+        return page(
+          "Members",
+          markup`<p data-testid="member-greeting">Welcome, <strong data-testid="member-email">${email}</strong>!</p>
+<p>Identity <code data-testid="member-identity-id">${claims.sub}</code>. This page trusts only the
+JWT that orygate signed, verified against <code>${oryUrl}/jwks.json</code>:</p>
+<pre data-testid="member-claims">${JSON.stringify(claims, null, 2)}</pre>`,
+        );
+      }
+
+      case "/logout": {
+        const logoutUrl = await createLogoutUrl(oryUrl, ory);
+        return redirect(logoutUrl ?? "/");
+      }
+
+      case "/api/me": {
+        const claims = await verify(request);
+        return claims ? Response.json(claims) : Response.json({ error: "unauthorized" }, {
+          status: 401,
+          headers: { "www-authenticate": 'Bearer realm="orygate-example"' },
+        });
+      }
+
+      default:
+        return page(
+          "Not found",
+          markup`<p data-testid="not-found">No page at ${url.pathname}.</p>`,
+          {
+            status: 404,
+          },
+        );
+    }
+  };
+}
+
+function home(claims: SessionClaims | null): Response {
+  const email = emailOf(claims);
+  return page(
+    "orygate example",
+    claims
+      ? markup`<p data-testid="signed-in">Signed in as <strong data-testid="home-email">${email}</strong>.</p>`
+      : markup`<p data-testid="signed-out">You are not signed in.</p>`,
+  );
+}
+
+function unauthorized(returnTo: string): Response {
+  const login = `/login?${new URLSearchParams({ return_to: returnTo })}`;
+  return page(
+    "Unauthorized",
+    markup`<p class="message error" data-testid="unauthorized">This page needs a session.
+<a href="${login}" data-testid="unauthorized-login">Sign in</a>.</p>`,
+    { status: 401 },
+  );
+}
+
+function redirect(location: string): Response {
+  return new Response(null, { status: 303, headers: { location } });
+}

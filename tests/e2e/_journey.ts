@@ -1,0 +1,56 @@
+/**
+ * Shared pieces of the end-to-end journeys: real Ory Kratos, the example app, the real
+ * orygate CLI and Debian's Chromium driven by playwright-core. Nothing here skips: a missing
+ * browser or a Kratos that cannot start fails the test with its log.
+ */
+import { type Browser, chromium, type Page } from "playwright-core";
+import { startKratos } from "../../scripts/kratos/start.ts";
+
+export const CHROMIUM = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
+const ARTIFACTS = new URL("../../test-artifacts/e2e/", import.meta.url).pathname;
+
+/** Launches Chromium headless with the flags this machine needs. */
+export async function launchBrowser(): Promise<Browser> {
+  try {
+    await Deno.stat(CHROMIUM);
+  } catch {
+    throw new Error(
+      `Chromium not found at ${CHROMIUM}: install it (apt-get install chromium) or set CHROMIUM_PATH`,
+    );
+  }
+  return await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+    ],
+  });
+}
+
+/** Takes numbered screenshots of a journey into test-artifacts/e2e/<journey>/. */
+export async function screenshots(
+  journey: string,
+): Promise<(page: Page, step: string) => Promise<void>> {
+  const dir = `${ARTIFACTS}${journey}`;
+  await Deno.remove(dir, { recursive: true }).catch(() => {});
+  await Deno.mkdir(dir, { recursive: true });
+  let n = 0;
+  return async (page, step) => {
+    await page.screenshot({
+      path: `${dir}/${String(++n).padStart(2, "0")}-${step}.png`,
+      fullPage: true,
+    });
+  };
+}
+
+export { startKratos };
+
+/** Fails with a message naming the step. */
+export function check(condition: unknown, message: string): asserts condition {
+  if (!condition) throw new Error(`journey: ${message}`);
+}

@@ -1,0 +1,145 @@
+/**
+ * The whole login journey through `orygate proxy` against a real Ory Kratos, with Chromium:
+ * /members → login with return_to → register → back on /members showing the email from the
+ * verified JWT → log out → /members sends you to login again. Plus the API way: a session
+ * token from the API flows becomes a JWT for the same identity.
+ *
+ * Kratos runs with its own base URL (like Ory Network), so every URL the browser sees went
+ * through orygate's body, Location and cookie rewriting.
+ */
+import { createApp } from "../../examples/app/app.ts";
+import { createSessionVerifier } from "../../examples/app/session.ts";
+import { freePort, startCli } from "../_support/cli.ts";
+import { assertEquals } from "../_support/assert.ts";
+import { check, launchBrowser, screenshots, startKratos } from "./_journey.ts";
+
+Deno.test({
+  name: "e2e: proxy journey with Kratos and Chromium",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn(t) {
+    const proxyPort = freePort();
+    const publish = `http://localhost:${proxyPort}`;
+    const kratos = await startKratos({ publishUrl: publish, baseUrl: "kratos" });
+    const oryUrl = `${publish}/.ory`;
+    const app = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen() {} },
+      createApp({ oryUrl, verify: createSessionVerifier(`${oryUrl}/jwks.json`) }),
+    );
+    const proxy = await startCli([
+      "proxy",
+      `http://127.0.0.1:${app.addr.port}`,
+      publish,
+      "--sdk-url",
+      kratos.publicUrl,
+      "--protect-path-prefix",
+      "/members",
+    ], { port: proxyPort });
+    const browser = await launchBrowser();
+    const shot = await screenshots("proxy");
+    const email = `e2e-${crypto.randomUUID().slice(0, 8)}@example.com`;
+    const password = `Pw-${crypto.randomUUID()}`;
+    try {
+      const page = await browser.newPage();
+      await t.step("/members sends an anonymous browser to login with return_to", async () => {
+        await page.goto(`${publish}/members`);
+        await page.waitForURL(/\/login\?flow=/);
+        await shot(page, "login-from-members");
+        const flowId = new URL(page.url()).searchParams.get("flow")!;
+        const flow = await (await fetch(`${oryUrl}/self-service/login/flows?id=${flowId}`, {
+          headers: {
+            cookie: (await page.context().cookies(publish)).map((c) => `${c.name}=${c.value}`).join(
+              "; ",
+            ),
+          },
+        })).json();
+        check(flow.return_to === `${publish}/members`, `return_to is ${flow.return_to}`);
+      });
+      await t.step(
+        "register, and land back on /members with the email from the verified JWT",
+        async () => {
+          // The app's login page links to registration; keep return_to as a user would.
+          await page.goto(
+            `${oryUrl}/self-service/registration/browser?return_to=${
+              encodeURIComponent(`${publish}/members`)
+            }`,
+          );
+          await page.waitForURL(/\/registration\?flow=/);
+          await page.getByTestId("input-traits.email").fill(email);
+          await page.getByTestId("input-password").fill(password);
+          await shot(page, "registration-filled");
+          await page.getByTestId("submit-password").click();
+          await page.waitForURL(`${publish}/members`);
+          await shot(page, "members-after-registration");
+          assertEquals(await page.getByTestId("member-email").textContent(), email);
+          const cookies = await page.context().cookies(publish);
+          const session = cookies.find((c) => c.name === "ory_kratos_session");
+          check(
+            session?.domain === "localhost" && !session.secure,
+            "session cookie on the publish host",
+          );
+        },
+      );
+      await t.step("log out; /members sends the browser to login again", async () => {
+        await page.goto(`${publish}/logout`);
+        await page.waitForURL(`${publish}/`);
+        await shot(page, "home-after-logout");
+        check(await page.getByTestId("signed-out").isVisible(), "signed out after logout");
+        await page.goto(`${publish}/members`);
+        await page.waitForURL(/\/login\?flow=/);
+        await shot(page, "login-after-logout");
+      });
+      await t.step("log in again with the password and return to /members", async () => {
+        await page.getByTestId("input-identifier").fill(email);
+        await page.getByTestId("input-password").fill(password);
+        await page.getByTestId("submit-password").click();
+        await page.waitForURL(`${publish}/members`);
+        await shot(page, "members-after-login");
+        assertEquals(await page.getByTestId("member-email").textContent(), email);
+      });
+      await t.step(
+        "API: a session token from the API flows becomes a JWT for the same identity",
+        async () => {
+          const apiEmail = `api-${crypto.randomUUID().slice(0, 8)}@example.com`;
+          const flow = await (await fetch(`${oryUrl}/self-service/registration/api`)).json();
+          check(
+            String(flow.ui.action).startsWith(`${oryUrl}/`),
+            `action rewritten: ${flow.ui.action}`,
+          );
+          const res = await fetch(flow.ui.action, {
+            method: "POST",
+            headers: { "content-type": "application/json", accept: "application/json" },
+            body: JSON.stringify({ method: "password", traits: { email: apiEmail }, password }),
+          });
+          const registered = await res.json();
+          check(
+            res.status === 200 && registered.session_token,
+            `registration: ${JSON.stringify(registered)}`,
+          );
+          const me = await fetch(`${publish}/api/me`, {
+            headers: { authorization: `Bearer ${registered.session_token}` },
+          });
+          const claims = await me.json();
+          assertEquals(me.status, 200);
+          assertEquals(claims.sub, registered.identity.id);
+          assertEquals(claims.session.identity.traits.email, apiEmail);
+          const forged = await fetch(`${publish}/api/me`, {
+            headers: { authorization: "Bearer not-a-session" },
+          });
+          assertEquals(forged.status, 401);
+          await forged.body?.cancel();
+        },
+      );
+    } catch (error) {
+      console.error(
+        `--- orygate ---\n${proxy.output()}\n--- kratos ---\n${await kratos.readLog()}`,
+      );
+      throw error;
+    } finally {
+      await browser.close();
+      await proxy.stop();
+      await app.shutdown();
+      await kratos.stop();
+    }
+  },
+});

@@ -31,7 +31,9 @@ export function readyBanner(config: Config, version: string): string {
       `  Ory's APIs:       ${publish}${config.oryPrefix}  (Ory at ${config.oryUrl.origin})`,
       `  application:      ${config.appUrl.origin}`,
     );
-    if (config.jwt.enabled) lines.push(`  JWT public keys:  ${publish}${config.oryPrefix}/jwks.json`);
+    if (config.jwt.enabled) {
+      lines.push(`  JWT public keys:  ${publish}${config.oryPrefix}/jwks.json`);
+    }
     if (config.protect.length > 0) lines.push(`  protected paths:  ${config.protect.join(", ")}`);
   }
   return lines.join("\n") + "\n";

@@ -21,14 +21,27 @@ export function addSharedOptions(command: Command): Command {
   return command
     .option("--port <port>", "port to listen on (env: PORT)", undefined)
     .option("--host <address>", "interface to listen on", undefined)
-    .option("--sdk-url <url>", "Ory's API URL, e.g. https://<slug>.projects.oryapis.com (env: ORY_SDK_URL)")
-    .option("-p, --project <slug>", "Ory Network project slug or id (env: ORY_PROJECT_SLUG, ORY_PROJECT_ID)")
-    .option("--endpoint <url>", "Ory Network API endpoint that --project is resolved against (default: https://oryapis.com)")
+    .option(
+      "--sdk-url <url>",
+      "Ory's API URL, e.g. https://<slug>.projects.oryapis.com (env: ORY_SDK_URL)",
+    )
+    .option(
+      "-p, --project <slug>",
+      "Ory Network project slug or id (env: ORY_PROJECT_SLUG, ORY_PROJECT_ID)",
+    )
+    .option(
+      "--endpoint <url>",
+      "Ory Network API endpoint that --project is resolved against (default: https://oryapis.com)",
+    )
     .addOption(new Option("--api-endpoint <url>", "alias of --endpoint").hideHelp())
     .addOption(
-      new Option("--console-api-endpoint <url>", "accepted for compatibility with `ory`; unused").hideHelp(),
+      new Option("--console-api-endpoint <url>", "accepted for compatibility with `ory`; unused")
+        .hideHelp(),
     )
-    .option("--api-key <key>", "Ory project API key, sent to Ory only (env: ORY_PROJECT_API_KEY, ORY_API_KEY)")
+    .option(
+      "--api-key <key>",
+      "Ory project API key, sent to Ory only (env: ORY_PROJECT_API_KEY, ORY_API_KEY)",
+    )
     .option("--cookie-domain <domain>", "domain for Ory's cookies (default: the publish host)")
     .option(
       "--allowed-cors-origins <origins>",
@@ -40,13 +53,22 @@ export function addSharedOptions(command: Command): Command {
       "extra request headers allowed in CORS preflights, repeatable or comma-separated",
       collect,
     )
-    .option("--default-redirect-url <url>", "where Ory's default redirects go (absolute or relative to the publish URL)")
+    .option(
+      "--default-redirect-url <url>",
+      "where Ory's default redirects go (absolute or relative to the publish URL)",
+    )
     .option("--dev", "lax local-development settings: reflect any CORS origin")
     .option("--debug", "print more detail, e.g. refused CORS requests")
     .option("--quiet", "print nothing but errors")
     .option("--rewrite-host", "send the application's own host as Host (default: the publish host)")
-    .option("--upstream-timeout <duration>", "time an upstream has to start answering, e.g. 30s (default: 60s)")
-    .option("--max-rewrite-size <size>", "largest Ory text body read whole for rewriting (default: 8mb)");
+    .option(
+      "--upstream-timeout <duration>",
+      "time an upstream has to start answering, e.g. 30s (default: 60s)",
+    )
+    .option(
+      "--max-rewrite-size <size>",
+      "largest Ory text body read whole for rewriting (default: 8mb)",
+    );
 }
 
 /** Adds the session → JWT and protection flags (`proxy` and `proxy local`). */
@@ -54,8 +76,14 @@ export function addJwtOptions(command: Command): Command {
   return command
     .option("--no-jwt", "do not turn Ory sessions into JWTs for the application")
     .option("--jwt-ttl <duration>", "lifetime of a minted JWT (default: 1m)")
-    .option("--jwks <file>", "JWK Set file with the signing key(s); created if missing, so restarts keep the key")
-    .option("--session-cache-ttl <duration>", "how long an Ory session check is reused (default: 10s)")
+    .option(
+      "--jwks <file>",
+      "JWK Set file with the signing key(s); created if missing, so restarts keep the key",
+    )
+    .option(
+      "--session-cache-ttl <duration>",
+      "how long an Ory session check is reused (default: 10s)",
+    )
     .option(
       "--protect-path-prefix <rule>",
       "protect a path prefix, URLPattern glob (e.g. /app/*/admin) or regex (re:^/api/v\\d+/), repeatable",

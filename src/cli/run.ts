@@ -15,6 +15,7 @@ import { createLogger } from "../server/logger.ts";
 import { VERSION } from "../version.ts";
 import { runEngine } from "./engine.ts";
 import { addJwtOptions, addSharedOptions } from "./options.ts";
+import { prepareLocalTls } from "../tls/local_tls.ts";
 
 /** Process effects, injectable for tests. */
 export interface CliDeps {
@@ -53,23 +54,31 @@ Examples:
 /** Runs the CLI and returns the process exit code. */
 export async function runCli(argv: readonly string[], deps: CliDeps = {}): Promise<number> {
   const env = deps.env ?? Deno.env.toObject();
-  const stdout = deps.stdout ?? ((t: string) => void Deno.stdout.writeSync(new TextEncoder().encode(t)));
-  const stderr = deps.stderr ?? ((t: string) => void Deno.stderr.writeSync(new TextEncoder().encode(t)));
+  const stdout = deps.stdout ??
+    ((t: string) => void Deno.stdout.writeSync(new TextEncoder().encode(t)));
+  const stderr = deps.stderr ??
+    ((t: string) => void Deno.stderr.writeSync(new TextEncoder().encode(t)));
   const stop = deps.stop ?? waitForSignal;
   let selected: ParseInput | undefined;
 
   const program = new Command("orygate")
-    .description("Ory's APIs on your application's domain: a reverse proxy, a tunnel, and local HTTPS.")
+    .description(
+      "Ory's APIs on your application's domain: a reverse proxy, a tunnel, and local HTTPS.",
+    )
     .version(VERSION, "-v, --version", "print the version")
     .helpOption("-h, --help", "show help")
     .showSuggestionAfterError(true)
+    // `proxy local` shares flag names with `proxy`: flags after `local` must be local's.
+    .enablePositionalOptions()
     .exitOverride()
     .configureOutput({
       writeOut: stdout,
       writeErr: stderr,
       outputError: (message, write) =>
         write(
-          `orygate: ${message.replace(/^error: /, "").trim().replace(/\s*\n\s*/g, " ")} (see --help)\n`,
+          `orygate: ${
+            message.replace(/^error: /, "").trim().replace(/\s*\n\s*/g, " ")
+          } (see --help)\n`,
         ),
     });
 
@@ -77,9 +86,12 @@ export async function runCli(argv: readonly string[], deps: CliDeps = {}): Promi
     program.command("proxy")
       .description("Run your app and Ory on one domain, with Ory under /.ory and sessions as JWTs")
       .argument("<application-url>", "where your application listens, e.g. http://localhost:3000")
-      .argument("[publish-url]", "the public URL of the proxy (default: http://localhost:<port>); no path")
+      .argument(
+        "[publish-url]",
+        "the public URL of the proxy (default: http://localhost:<port>); no path",
+      )
       .option("--open", "open the browser at the publish URL once ready"),
-  )).addHelpText("after", PROXY_EXAMPLES)
+  )).enablePositionalOptions().addHelpText("after", PROXY_EXAMPLES)
     .action((app: string, publish: string | undefined, options: RawOptions) => {
       selected = { command: "proxy", appUrl: app, publishUrl: publish, options, env };
     });
@@ -92,6 +104,10 @@ export async function runCli(argv: readonly string[], deps: CliDeps = {}): Promi
       .option("--dont-install-cert", "do not add the local certificate authority to trust stores")
       .option("--tls-cert <file>", "use this PEM certificate (chain) instead of a generated one")
       .option("--tls-key <file>", "the PEM private key for --tls-cert")
+      .option(
+        "--trust-stores <list>",
+        "trust stores to add the CA to: nss,firefox,system (default: all)",
+      )
       .option("--no-open", "do not open the browser"),
   )).addHelpText("after", LOCAL_EXAMPLES)
     .action((app: string, options: RawOptions) => {
@@ -101,8 +117,14 @@ export async function runCli(argv: readonly string[], deps: CliDeps = {}): Promi
   addSharedOptions(
     program.command("tunnel")
       .description("Ory's APIs at the root of your app's domain, for apps with their own login UI")
-      .argument("<application-url>", "your application's URL (allowed CORS origin, default redirect)")
-      .argument("[tunnel-url]", "the public URL of the tunnel (default: http://localhost:<port>); no path"),
+      .argument(
+        "<application-url>",
+        "your application's URL (allowed CORS origin, default redirect)",
+      )
+      .argument(
+        "[tunnel-url]",
+        "the public URL of the tunnel (default: http://localhost:<port>); no path",
+      ),
   ).addHelpText("after", TUNNEL_EXAMPLES)
     .action((app: string, publish: string | undefined, options: RawOptions) => {
       selected = { command: "tunnel", appUrl: app, publishUrl: publish, options, env };
@@ -117,8 +139,9 @@ export async function runCli(argv: readonly string[], deps: CliDeps = {}): Promi
     const config = parseConfig(selected);
     const logger = createLogger(config.logLevel, { write: stderr });
     const tls = config.tls
-      ? await (await import("../tls/local_tls.ts")).prepareLocalTls({
+      ? await prepareLocalTls({
         installCert: config.tls.installCert,
+        trust: config.tls.trustStores ? { stores: config.tls.trustStores } : undefined,
         certFile: config.tls.certFile,
         keyFile: config.tls.keyFile,
         log: (line: string) => logger.info(line),

@@ -19,6 +19,8 @@ export interface TlsConfig {
   readonly keyFile?: string;
   /** Add the local CA to trust stores (false with `--dont-install-cert`). */
   readonly installCert: boolean;
+  /** Which trust stores to add it to (`--trust-stores`); undefined means all. */
+  readonly trustStores?: readonly ("nss" | "firefox" | "system")[];
 }
 
 /** Session → JWT settings. */

@@ -51,6 +51,7 @@ export interface RawOptions {
   dontInstallCert?: boolean;
   tlsCert?: string;
   tlsKey?: string;
+  trustStores?: string;
 }
 
 /** What {@linkcode parseConfig} needs. */
@@ -160,7 +161,10 @@ export function parseConfig(input: ParseInput): Config {
     rewriteHost: options.rewriteHost === true,
     upstreamTimeoutMs: options.upstreamTimeout === undefined
       ? DEFAULT_UPSTREAM_TIMEOUT_MS
-      : positive("--upstream-timeout", parseDuration("--upstream-timeout", options.upstreamTimeout)),
+      : positive(
+        "--upstream-timeout",
+        parseDuration("--upstream-timeout", options.upstreamTimeout),
+      ),
     maxRewriteBytes: options.maxRewriteSize === undefined
       ? DEFAULT_MAX_REWRITE_BYTES
       : parseSize("--max-rewrite-size", options.maxRewriteSize),
@@ -172,6 +176,16 @@ export function parseConfig(input: ParseInput): Config {
         certFile: options.tlsCert,
         keyFile: options.tlsKey,
         installCert: options.dontInstallCert !== true,
+        trustStores: options.trustStores === undefined
+          ? undefined
+          : splitList([options.trustStores]).map((s) => {
+            if (s !== "nss" && s !== "firefox" && s !== "system") {
+              throw new ConfigError(
+                `Cannot use --trust-stores: "${s}" is not one of nss, firefox, system`,
+              );
+            }
+            return s;
+          }),
       }
       : undefined,
   };
@@ -258,7 +272,11 @@ function validateCorsOrigin(value: string): string {
 }
 
 function validateCookieDomain(value: string): string {
-  if (!/^\.?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(value)) {
+  if (
+    !/^\.?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(
+      value,
+    )
+  ) {
     throw new ConfigError(`Cannot use --cookie-domain: "${value}" is not a domain name`);
   }
   return value.toLowerCase();

@@ -24,7 +24,9 @@ export function createJwksRoute(keySet: KeySet): (req: Request) => Response {
       "cache-control": "public, max-age=60, must-revalidate",
       etag,
     };
-    if (req.headers.get("if-none-match") === etag) return new Response(null, { status: 304, headers });
+    if (req.headers.get("if-none-match") === etag) {
+      return new Response(null, { status: 304, headers });
+    }
     return new Response(req.method === "HEAD" ? null : body, { headers });
   };
 }

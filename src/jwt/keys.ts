@@ -54,7 +54,10 @@ async function generatePrivateJwk(): Promise<JWK & { kid: string }> {
  * Loads the key set from `path`, creating the file with one new key (mode 0600) when it does
  * not exist. Throws ConfigError for an unreadable or invalid file.
  */
-export async function loadOrCreateKeySet(path: string, fs: KeyFileSystem = denoFs): Promise<KeySet> {
+export async function loadOrCreateKeySet(
+  path: string,
+  fs: KeyFileSystem = denoFs,
+): Promise<KeySet> {
   let text: string;
   try {
     text = await fs.readTextFile(path);
@@ -85,7 +88,9 @@ export async function parseKeySet(path: string, text: string): Promise<KeySet> {
   }
   const keys = (parsed as { keys?: unknown })?.keys;
   if (!Array.isArray(keys) || keys.length === 0) {
-    throw new ConfigError(`Cannot use --jwks ${path}: expected a JWK Set {"keys": [...]} with at least one key`);
+    throw new ConfigError(
+      `Cannot use --jwks ${path}: expected a JWK Set {"keys": [...]} with at least one key`,
+    );
   }
   const out: SigningKey[] = [];
   for (const [i, raw] of keys.entries()) {
@@ -106,7 +111,9 @@ export async function parseKeySet(path: string, text: string): Promise<KeySet> {
         }),
       );
     } catch (err) {
-      throw new ConfigError(`Cannot use --jwks ${path}: key ${i} is invalid (${(err as Error).message})`);
+      throw new ConfigError(
+        `Cannot use --jwks ${path}: key ${i} is invalid (${(err as Error).message})`,
+      );
     }
   }
   return { keys: out };

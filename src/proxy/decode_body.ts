@@ -42,7 +42,10 @@ export async function readDecodedText(
   // Codings are listed in the order they were applied: undo them from last to first.
   for (const coding of codings(contentEncoding).reverse()) {
     stream = stream.pipeThrough(
-      new DecompressionStream(FORMATS[coding]) as unknown as TransformStream<Uint8Array, Uint8Array>,
+      new DecompressionStream(FORMATS[coding]) as unknown as TransformStream<
+        Uint8Array,
+        Uint8Array
+      >,
     );
   }
   const chunks: Uint8Array[] = [];

@@ -200,7 +200,9 @@ export function createProxyHandler(config: Config, deps: ProxyHandlerDeps = {}):
 
 /** Keeps only the codings the proxy can undo to rewrite Ory's bodies. */
 function decodableEncodings(acceptEncoding: string | null): string {
-  const accepted = (acceptEncoding ?? "").split(",").map((c) => c.split(";")[0].trim().toLowerCase());
+  const accepted = (acceptEncoding ?? "").split(",").map((c) =>
+    c.split(";")[0].trim().toLowerCase()
+  );
   const both = DECODABLE_ENCODINGS.filter((c) => accepted.includes(c) || accepted.includes("*"));
   return both.length > 0 ? both.join(", ") : "identity";
 }

@@ -8,7 +8,7 @@
  * const res = await modifyResponse(upstreamResponse, { ...options });
  * ```
  */
-import { rewriteLocation, type LocationRewrite } from "../rewrite/location.ts";
+import { type LocationRewrite, rewriteLocation } from "../rewrite/location.ts";
 import { rewriteSetCookie, type SetCookieRewrite } from "../rewrite/set_cookie.ts";
 import { isRewritableType } from "../rewrite/body.ts";
 import { canDecode, readDecodedText } from "./decode_body.ts";

@@ -82,9 +82,7 @@ export function createNodeHttpClient(options: NodeHttpClientOptions = {}): NodeH
           new UpstreamError(
             "ERR_UPSTREAM_TIMEOUT",
             upstream,
-            `the ${upstream} at ${url.origin} did not answer within ${
-              request.timeoutMs / 1000
-            }s`,
+            `the ${upstream} at ${url.origin} did not answer within ${request.timeoutMs / 1000}s`,
           ),
         );
       }, request.timeoutMs);

@@ -14,7 +14,8 @@
  */
 import type { UrlMapping } from "./url_map.ts";
 
-const TEXT_TYPES = /^(text\/(html|css|javascript|plain|xml)|application\/([\w.+-]*\+)?(json|javascript|ecmascript|xml|xhtml\+xml))\b/i;
+const TEXT_TYPES =
+  /^(text\/(html|css|javascript|plain|xml)|application\/([\w.+-]*\+)?(json|javascript|ecmascript|xml|xhtml\+xml))\b/i;
 
 /** Whether a response of this `Content-Type` carries text whose URLs should be rewritten. */
 export function isRewritableType(contentType: string | null): boolean {

@@ -87,7 +87,9 @@ export function createCorsPolicy(options: CorsPolicyOptions): CorsPolicy {
       req.headers.has("access-control-request-method"),
     preflight(req) {
       const origin = req.headers.get("origin") ?? "";
-      const headers = new Headers({ vary: "Origin, Access-Control-Request-Method, Access-Control-Request-Headers" });
+      const headers = new Headers({
+        vary: "Origin, Access-Control-Request-Method, Access-Control-Request-Headers",
+      });
       if (!isAllowed(origin)) {
         options.onRefused?.(`CORS preflight from ${origin} refused: origin not allowed`);
         return new Response(null, { status: 204, headers });

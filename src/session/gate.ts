@@ -44,7 +44,11 @@ export interface SessionGateOptions {
 }
 
 /** The gate function the handler calls. */
-export type SessionGate = (req: Request, headers: Headers, url: URL) => Promise<Response | undefined>;
+export type SessionGate = (
+  req: Request,
+  headers: Headers,
+  url: URL,
+) => Promise<Response | undefined>;
 
 /** Creates the gate. */
 export function createSessionGate(options: SessionGateOptions): SessionGate {

@@ -40,7 +40,9 @@ function compileRule(rule: string): (path: string) => boolean {
       re = new RegExp(rule.slice(3));
     } catch (err) {
       throw new ConfigError(
-        `Cannot use --protect-path-prefix "${rule}": not a regular expression (${(err as Error).message})`,
+        `Cannot use --protect-path-prefix "${rule}": not a regular expression (${
+          (err as Error).message
+        })`,
       );
     }
     return (path) => re.test(path);

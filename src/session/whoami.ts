@@ -68,7 +68,11 @@ export function createWhoami(options: WhoamiOptions): Whoami {
         const retryAfter = parseRetryAfter(res.headers.get("retry-after"));
         const delay = Math.min(100 * 2 ** attempt, 1000);
         if (waited + delay > budget) {
-          return { kind: "error", reason: "Ory is rate limiting session checks", retryAfter: retryAfter ?? 1 };
+          return {
+            kind: "error",
+            reason: "Ory is rate limiting session checks",
+            retryAfter: retryAfter ?? 1,
+          };
         }
         await sleep(delay);
         waited += delay;

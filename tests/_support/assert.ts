@@ -1,8 +1,11 @@
 /** Tiny assertions (JSR's @std/assert is unreachable here); node:assert does the deep work. */
 import assert from "node:assert/strict";
 
-export const assertEquals: <T>(actual: unknown, expected: T, message?: string) => asserts actual is T =
-  assert.deepStrictEqual;
+export const assertEquals: <T>(
+  actual: unknown,
+  expected: T,
+  message?: string,
+) => asserts actual is T = assert.deepStrictEqual;
 export const assertMatch = (actual: string, re: RegExp, message?: string): void =>
   assert.match(actual, re, message);
 export const assert_ = assert.ok;

@@ -6,6 +6,20 @@
 const ROOT = new URL("../../", import.meta.url);
 const MAIN = new URL("src/main.ts", ROOT).pathname;
 
+/**
+ * The child's environment: the parent's (so TLS roots, caches and proxies keep working) minus
+ * anything that configures orygate itself, with Deno's cache pinned so a test that changes
+ * HOME still finds the packages already downloaded.
+ */
+function childEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const env = Deno.env.toObject();
+  for (const key of Object.keys(env)) {
+    if (key.startsWith("ORY_") || key === "PORT") delete env[key];
+  }
+  const cacheHome = env.XDG_CACHE_HOME ?? `${env.HOME ?? "/root"}/.cache`;
+  return { ...env, DENO_DIR: env.DENO_DIR ?? `${cacheHome}/deno`, NO_COLOR: "1", ...extra };
+}
+
 /** A running orygate process. */
 export interface CliProcess {
   readonly pid: number;
@@ -31,7 +45,8 @@ export function freePort(): number {
 /** Peak and current resident memory of a process, in bytes (Linux). */
 export async function memoryOf(pid: number): Promise<{ peak: number; current: number }> {
   const status = await Deno.readTextFile(`/proc/${pid}/status`);
-  const kb = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN) * 1024;
+  const kb = (name: string) =>
+    Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN) * 1024;
   return { peak: kb("VmHWM"), current: kb("VmRSS") };
 }
 
@@ -42,7 +57,7 @@ export async function runCliOnce(
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", MAIN, ...args],
-    env: { NO_COLOR: "1", ...env },
+    env: childEnv(env),
     clearEnv: true,
     stdin: "null",
     stdout: "piped",
@@ -60,7 +75,7 @@ export async function startCli(
   const port = options.port ?? freePort();
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", MAIN, ...args, "--port", String(port)],
-    env: { NO_COLOR: "1", HOME: Deno.env.get("HOME") ?? "/tmp", PATH: Deno.env.get("PATH") ?? "", ...options.env },
+    env: childEnv(options.env),
     clearEnv: true,
     stdin: "null",
     stdout: "piped",

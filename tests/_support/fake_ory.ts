@@ -60,7 +60,11 @@ export function startFakeOry(): FakeOry {
     whoamiDelayMs: 0,
     close: () => server.shutdown(),
   };
-  const server: Deno.HttpServer<Deno.NetAddr> = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req): Promise<Response> => {
+  const server: Deno.HttpServer<Deno.NetAddr> = Deno.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    onListen() {},
+  }, async (req): Promise<Response> => {
     const url = new URL(req.url);
     const self: string = `http://127.0.0.1:${server.addr.port}`;
     state.requests.push({ path: url.pathname + url.search, headers: req.headers });
@@ -75,12 +79,18 @@ export function startFakeOry(): FakeOry {
         if (state.failing) return new Response("boom", { status: 500 });
         const token = tokenFrom(req.headers);
         const s = token ? state.sessions.get(token) : undefined;
-        if (!s || s.active === false) return Response.json({ error: { code: 401 } }, { status: 401 });
+        if (!s || s.active === false) {
+          return Response.json({ error: { code: 401 } }, { status: 401 });
+        }
         return Response.json({
           id: s.id,
           active: true,
           expires_at: s.expiresAt ?? new Date(Date.now() + 3600_000).toISOString(),
-          identity: { id: s.identityId, traits: { email: s.email }, schema_url: `${self}/schemas/default` },
+          identity: {
+            id: s.identityId,
+            traits: { email: s.email },
+            schema_url: `${self}/schemas/default`,
+          },
         });
       }
       case "/self-service/login/browser":
@@ -88,19 +98,30 @@ export function startFakeOry(): FakeOry {
           status: 303,
           headers: [
             ["location", "/ui/login?flow=abc"],
-            ["set-cookie", `csrf_token_x=c1; Domain=127.0.0.1; Path=/; HttpOnly; Secure; SameSite=None`],
+            [
+              "set-cookie",
+              `csrf_token_x=c1; Domain=127.0.0.1; Path=/; HttpOnly; Secure; SameSite=None`,
+            ],
             ["set-cookie", `other=2; Path=/`],
           ],
         });
       case "/self-service/login/flows":
         return new Response(
-          z(gzipSync, JSON.stringify({
-            id: "abc",
-            ui: { action: `${self}/self-service/login?flow=abc`, method: "POST" },
-            escaped: "ESCAPED",
-            lookalike: `${self}1/not-ory`,
-          }).replace('"ESCAPED"', JSON.stringify(`${self}/x`).replaceAll("/", "\\/"))),
-          { headers: { "content-type": "application/json; charset=utf-8", "content-encoding": "gzip" } },
+          z(
+            gzipSync,
+            JSON.stringify({
+              id: "abc",
+              ui: { action: `${self}/self-service/login?flow=abc`, method: "POST" },
+              escaped: "ESCAPED",
+              lookalike: `${self}1/not-ory`,
+            }).replace('"ESCAPED"', JSON.stringify(`${self}/x`).replaceAll("/", "\\/")),
+          ),
+          {
+            headers: {
+              "content-type": "application/json; charset=utf-8",
+              "content-encoding": "gzip",
+            },
+          },
         );
       case "/page.html":
         return new Response(z(brotliCompressSync, `<a href="${self}/ui/login">login</a>`), {
@@ -115,9 +136,15 @@ export function startFakeOry(): FakeOry {
           headers: { "content-type": "application/octet-stream", "content-encoding": "gzip" },
         });
       case "/big.json":
-        return new Response(z(gzipSync, JSON.stringify({ pad: "x".repeat(Number(url.searchParams.get("n") ?? "1000")) })), {
-          headers: { "content-type": "application/json", "content-encoding": "gzip" },
-        });
+        return new Response(
+          z(
+            gzipSync,
+            JSON.stringify({ pad: "x".repeat(Number(url.searchParams.get("n") ?? "1000")) }),
+          ),
+          {
+            headers: { "content-type": "application/json", "content-encoding": "gzip" },
+          },
+        );
       case "/welcome":
         return new Response(null, { status: 303, headers: { location: `${self}/ui/welcome` } });
       case "/self-service/logout": {

@@ -20,12 +20,19 @@ const CHUNK = new Uint8Array(64 * 1024).map((_, i) => i % 251);
 /** Starts the test app on a free loopback port. */
 export function startTestApp(): TestApp {
   const uploads: { bytes: number; complete: boolean }[] = [];
-  const server: Deno.HttpServer<Deno.NetAddr> = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req): Promise<Response> => {
+  const server: Deno.HttpServer<Deno.NetAddr> = Deno.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    onListen() {},
+  }, async (req): Promise<Response> => {
     const url = new URL(req.url);
     const origin: string = `http://127.0.0.1:${server.addr.port}`;
     switch (url.pathname) {
       case "/redirect":
-        return new Response(null, { status: 302, headers: { location: url.searchParams.get("to")! } });
+        return new Response(null, {
+          status: 302,
+          headers: { location: url.searchParams.get("to")! },
+        });
       case "/self-redirect":
         return new Response(null, { status: 302, headers: { location: `${origin}/landed?x=1` } });
       case "/cookie":
@@ -57,7 +64,12 @@ export function startTestApp(): TestApp {
               sent += n;
             },
           }, { highWaterMark: 0 }),
-          { headers: { "content-length": String(total), "content-type": "application/octet-stream" } },
+          {
+            headers: {
+              "content-length": String(total),
+              "content-type": "application/octet-stream",
+            },
+          },
         );
       }
       case "/upload": {
@@ -80,7 +92,9 @@ export function startTestApp(): TestApp {
           new ReadableStream<Uint8Array>({
             start(c) {
               const tick = () => {
-                c.enqueue(new TextEncoder().encode(`data: ${JSON.stringify({ i, at: Date.now() })}\n\n`));
+                c.enqueue(
+                  new TextEncoder().encode(`data: ${JSON.stringify({ i, at: Date.now() })}\n\n`),
+                );
                 if (++i >= events) c.close();
                 else timer = setTimeout(tick, interval);
               };
@@ -94,7 +108,9 @@ export function startTestApp(): TestApp {
         );
       }
       case "/ws": {
-        const offered = (req.headers.get("sec-websocket-protocol") ?? "").split(",").map((s) => s.trim());
+        const offered = (req.headers.get("sec-websocket-protocol") ?? "").split(",").map((s) =>
+          s.trim()
+        );
         // Headers cannot be read once the request is upgraded.
         const cookie = req.headers.get("cookie") ?? "";
         const { socket, response } = Deno.upgradeWebSocket(req, {

@@ -1,0 +1,49 @@
+/**
+ * orygate as a library: build a validated {@linkcode Config} with {@linkcode parseConfig} and
+ * serve the handler from {@linkcode createProxyHandler} in your own `Deno.serve` (or any
+ * server that takes `(Request) => Promise<Response>`). The command line lives at
+ * `@orygate/cli/cli`.
+ *
+ * @example Embedding the proxy in `Deno.serve`
+ * ```ts
+ * import { createProxyHandler, parseConfig } from "@orygate/cli";
+ *
+ * const config = parseConfig({
+ *   command: "proxy",
+ *   appUrl: "http://localhost:3000",
+ *   options: { sdkUrl: "https://demo.projects.oryapis.com", port: "4000", quiet: true },
+ *   env: {},
+ * });
+ * const handler = createProxyHandler(config);
+ * const server = Deno.serve(
+ *   { hostname: "127.0.0.1", port: 0, onListen() {} },
+ *   (req, info) => handler(req, info),
+ * );
+ * // Ory is now under http://127.0.0.1:<port>/.ory, the application everywhere else.
+ * await server.shutdown();
+ * handler.close();
+ * ```
+ *
+ * @module
+ */
+
+export {
+  type AppRequestGate,
+  type BuiltinRoutes,
+  type ClientInfo,
+  createProxyHandler,
+  type ProxyHandler,
+  type ProxyHandlerDeps,
+} from "./proxy/handler.ts";
+export { parseConfig, type ParseInput, type RawOptions } from "./config/parse.ts";
+export type { Config, CorsConfig, JwtConfig, LogLevel, Mode, TlsConfig } from "./config/config.ts";
+export type { UpstreamClient, UpstreamRequest, UpstreamResponse } from "./proxy/upstream.ts";
+export type { Logger } from "./server/logger.ts";
+export {
+  ConfigError,
+  type ErrorCode,
+  OrygateError,
+  UpstreamError,
+  type UpstreamName,
+} from "./errors.ts";
+export { VERSION } from "./version.ts";

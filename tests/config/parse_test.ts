@@ -3,7 +3,10 @@ import { ConfigError } from "../../src/errors.ts";
 import { assertEquals, assertThrows } from "../_support/assert.ts";
 
 const ory = "https://demo.projects.oryapis.com";
-const input = (over: Partial<ParseInput> = {}, options: ParseInput["options"] = {}): ParseInput => ({
+const input = (
+  over: Partial<ParseInput> = {},
+  options: ParseInput["options"] = {},
+): ParseInput => ({
   command: "proxy",
   appUrl: "http://localhost:3000",
   env: {},
@@ -32,62 +35,119 @@ Deno.test("parseConfig() reads flags and environment", async (t) => {
     assertEquals(parseConfig(input({ env: { PORT: "8080" } }, { port: "9000" })).port, 9000);
   });
   await t.step("ORY_SDK_URL is used when --sdk-url is absent", () => {
-    const c = parseConfig({ command: "proxy", appUrl: "http://a:1", options: {}, env: { ORY_SDK_URL: "http://127.0.0.1:4433/" } });
+    const c = parseConfig({
+      command: "proxy",
+      appUrl: "http://a:1",
+      options: {},
+      env: { ORY_SDK_URL: "http://127.0.0.1:4433/" },
+    });
     assertEquals(c.oryUrl.href, "http://127.0.0.1:4433/");
   });
   await t.step("--project builds the Ory Network URL, --endpoint changes its base", () => {
     const env = {};
-    const a = parseConfig({ command: "proxy", appUrl: "http://a:1", options: { project: "my-slug" }, env });
+    const a = parseConfig({
+      command: "proxy",
+      appUrl: "http://a:1",
+      options: { project: "my-slug" },
+      env,
+    });
     assertEquals(a.oryUrl.href, "https://my-slug.projects.oryapis.com/");
-    const b = parseConfig({ command: "proxy", appUrl: "http://a:1", options: { project: "s", endpoint: "https://staging.example.com" }, env });
+    const b = parseConfig({
+      command: "proxy",
+      appUrl: "http://a:1",
+      options: { project: "s", endpoint: "https://staging.example.com" },
+      env,
+    });
     assertEquals(b.oryUrl.href, "https://s.projects.staging.example.com/");
-    const c = parseConfig({ command: "proxy", appUrl: "http://a:1", options: {}, env: { ORY_PROJECT_ID: "abc-123" } });
+    const c = parseConfig({
+      command: "proxy",
+      appUrl: "http://a:1",
+      options: {},
+      env: { ORY_PROJECT_ID: "abc-123" },
+    });
     assertEquals(c.oryUrl.href, "https://abc-123.projects.oryapis.com/");
   });
   await t.step("API key from flag or either env name", () => {
     assertEquals(parseConfig(input({ env: { ORY_API_KEY: "k1" } })).apiKey, "k1");
-    assertEquals(parseConfig(input({ env: { ORY_PROJECT_API_KEY: "k2", ORY_API_KEY: "k1" } })).apiKey, "k2");
+    assertEquals(
+      parseConfig(input({ env: { ORY_PROJECT_API_KEY: "k2", ORY_API_KEY: "k1" } })).apiKey,
+      "k2",
+    );
     assertEquals(parseConfig(input({ env: { ORY_API_KEY: "k1" } }, { apiKey: "k3" })).apiKey, "k3");
   });
   await t.step("CORS origins are repeatable and comma-separated", () => {
-    const c = parseConfig(input({}, { allowedCorsOrigins: ["https://a.com,https://*.b.com", "https://c.com/"] }));
+    const c = parseConfig(
+      input({}, { allowedCorsOrigins: ["https://a.com,https://*.b.com", "https://c.com/"] }),
+    );
     assertEquals(c.cors.origins, ["https://a.com", "https://*.b.com", "https://c.com"]);
   });
   await t.step("a relative --default-redirect-url resolves against the publish URL", () => {
-    const c = parseConfig(input({ publishUrl: "https://example.org" }, { defaultRedirectUrl: "/welcome" }));
+    const c = parseConfig(
+      input({ publishUrl: "https://example.org" }, { defaultRedirectUrl: "/welcome" }),
+    );
     assertEquals(c.defaultRedirectUrl.href, "https://example.org/welcome");
   });
   await t.step("ORY_RATE_LIMIT_HEADER becomes the rate-limit action", () => {
-    assertEquals(parseConfig(input({ env: { ORY_RATE_LIMIT_HEADER: "skip" } })).rateLimitAction, "skip");
+    assertEquals(
+      parseConfig(input({ env: { ORY_RATE_LIMIT_HEADER: "skip" } })).rateLimitAction,
+      "skip",
+    );
   });
   await t.step("durations and sizes", () => {
-    const c = parseConfig(input({}, { jwtTtl: "5m", upstreamTimeout: "1500ms", maxRewriteSize: "2mb" }));
-    assertEquals([c.jwt.ttlSeconds, c.upstreamTimeoutMs, c.maxRewriteBytes], [300, 1500, 2 * 1024 * 1024]);
+    const c = parseConfig(
+      input({}, { jwtTtl: "5m", upstreamTimeout: "1500ms", maxRewriteSize: "2mb" }),
+    );
+    assertEquals([c.jwt.ttlSeconds, c.upstreamTimeoutMs, c.maxRewriteBytes], [
+      300,
+      1500,
+      2 * 1024 * 1024,
+    ]);
   });
 });
 
 Deno.test("parseConfig() per command", async (t) => {
-  await t.step("tunnel mounts Ory at the root, has no JWT, redirects to the app and allows its origin", () => {
-    const c = parseConfig(input({ command: "tunnel" }));
-    assertEquals([c.mode, c.oryPrefix, c.jwt.enabled], ["tunnel", "", false]);
-    assertEquals(c.defaultRedirectUrl.href, "http://localhost:3000/");
-    assertEquals(c.cors.origins.includes("http://localhost:3000"), true);
-  });
+  await t.step(
+    "tunnel mounts Ory at the root, has no JWT, redirects to the app and allows its origin",
+    () => {
+      const c = parseConfig(input({ command: "tunnel" }));
+      assertEquals([c.mode, c.oryPrefix, c.jwt.enabled], ["tunnel", "", false]);
+      assertEquals(c.defaultRedirectUrl.href, "http://localhost:3000/");
+      assertEquals(c.cors.origins.includes("http://localhost:3000"), true);
+    },
+  );
   await t.step("proxy local serves https on localhost and opens the browser", () => {
     const c = parseConfig(input({ command: "local" }));
-    assertEquals([c.publishUrl.origin, c.open, c.tls?.installCert], ["https://localhost:4000", true, true]);
+    assertEquals([c.publishUrl.origin, c.open, c.tls?.installCert], [
+      "https://localhost:4000",
+      true,
+      true,
+    ]);
   });
   await t.step("proxy local --no-https --no-open --dont-install-cert", () => {
-    const c = parseConfig(input({ command: "local" }, { https: false, open: false, dontInstallCert: true }));
+    const c = parseConfig(
+      input({ command: "local" }, { https: false, open: false, dontInstallCert: true }),
+    );
     assertEquals([c.publishUrl.origin, c.open, c.tls], ["http://localhost:4000", false, undefined]);
   });
 });
 
 Deno.test("parseConfig() refuses bad input with one clear line", async (t) => {
   const cases: [string, ParseInput, RegExp][] = [
-    ["missing Ory URL", { command: "proxy", appUrl: "http://a:1", options: {}, env: {} }, /Missing Ory URL/],
-    ["a path in the publish URL", input({ publishUrl: "https://example.org/app" }), /may not contain a path/],
-    ["a query in the publish URL", input({ publishUrl: "https://example.org?x=1" }), /may not contain a path/],
+    [
+      "missing Ory URL",
+      { command: "proxy", appUrl: "http://a:1", options: {}, env: {} },
+      /Missing Ory URL/,
+    ],
+    [
+      "a path in the publish URL",
+      input({ publishUrl: "https://example.org/app" }),
+      /may not contain a path/,
+    ],
+    [
+      "a query in the publish URL",
+      input({ publishUrl: "https://example.org?x=1" }),
+      /may not contain a path/,
+    ],
     ["a non-http app URL", input({ appUrl: "ftp://x" }), /must start with http/],
     ["an app URL without scheme", input({ appUrl: "localhost:3000" }), /must start with http/],
     ["garbage URL", input({ appUrl: "http://[::1" }), /is not a URL/],
@@ -98,11 +158,24 @@ Deno.test("parseConfig() refuses bad input with one clear line", async (t) => {
     ["bad cookie domain", input({}, { cookieDomain: "a b;c" }), /not a domain/],
     ["bad duration", input({}, { jwtTtl: "soon" }), /not a duration/],
     ["bad size", input({}, { maxRewriteSize: "big" }), /not a size/],
-    ["bad project slug", { command: "proxy", appUrl: "http://a:1", options: { project: "a/b" }, env: {} }, /not a project slug/],
+    ["bad project slug", {
+      command: "proxy",
+      appUrl: "http://a:1",
+      options: { project: "a/b" },
+      env: {},
+    }, /not a project slug/],
     ["credentials in a URL", input({ appUrl: "http://u:p@a:1" }), /user name and password/],
     ["quiet and debug", input({}, { quiet: true, debug: true }), /either --quiet or --debug/],
-    ["publish URL for proxy local", input({ command: "local", publishUrl: "https://x" }), /takes no publish URL/],
-    ["header injection in CORS headers", input({}, { additionalCorsHeaders: ["x\r\ny"] }), /not a header name/],
+    [
+      "publish URL for proxy local",
+      input({ command: "local", publishUrl: "https://x" }),
+      /takes no publish URL/,
+    ],
+    [
+      "header injection in CORS headers",
+      input({}, { additionalCorsHeaders: ["x\r\ny"] }),
+      /not a header name/,
+    ],
   ];
   for (const [name, given, re] of cases) {
     await t.step(name, async () => {

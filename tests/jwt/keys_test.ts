@@ -37,9 +37,20 @@ Deno.test("loadOrCreateKeySet()", async (t) => {
   await t.step("bad files are config errors", async () => {
     await Deno.writeTextFile(`${dir}/bad.json`, "nope");
     await assertThrows(() => loadOrCreateKeySet(`${dir}/bad.json`), ConfigError, /not JSON/);
-    await Deno.writeTextFile(`${dir}/pub.json`, JSON.stringify({ keys: [{ kty: "EC", crv: "P-256", x: "a", y: "b" }] }));
-    await assertThrows(() => loadOrCreateKeySet(`${dir}/pub.json`), ConfigError, /not an ES256 private key/);
-    await assertThrows(() => loadOrCreateKeySet(`${dir}/missing-dir/x.json`), ConfigError, /Cannot create/);
+    await Deno.writeTextFile(
+      `${dir}/pub.json`,
+      JSON.stringify({ keys: [{ kty: "EC", crv: "P-256", x: "a", y: "b" }] }),
+    );
+    await assertThrows(
+      () => loadOrCreateKeySet(`${dir}/pub.json`),
+      ConfigError,
+      /not an ES256 private key/,
+    );
+    await assertThrows(
+      () => loadOrCreateKeySet(`${dir}/missing-dir/x.json`),
+      ConfigError,
+      /Cannot create/,
+    );
   });
   await Deno.remove(dir, { recursive: true });
 });
@@ -49,7 +60,9 @@ Deno.test("JWKS route answers 304 to a matching ETag and sets cache headers", as
   const route = createJwksRoute(await loadOrCreateKeySet(`${dir}/k.json`));
   const first = route(new Request("http://x/"));
   assertEquals(first.headers.get("cache-control"), "public, max-age=60, must-revalidate");
-  const again = route(new Request("http://x/", { headers: { "if-none-match": first.headers.get("etag")! } }));
+  const again = route(
+    new Request("http://x/", { headers: { "if-none-match": first.headers.get("etag")! } }),
+  );
   assertEquals(again.status, 304);
   await Deno.remove(dir, { recursive: true });
 });

@@ -14,7 +14,10 @@ Deno.test("createBodyRewriter()", async (t) => {
     );
   });
   await t.step("rewrites JSON-escaped slashes", () => {
-    assertEquals(rewrite('"http:\\/\\/127.0.0.1:4433\\/x"'), '"http:\\/\\/localhost:4000\\/.ory\\/x"');
+    assertEquals(
+      rewrite('"http:\\/\\/127.0.0.1:4433\\/x"'),
+      '"http:\\/\\/localhost:4000\\/.ory\\/x"',
+    );
   });
   await t.step("does not touch lookalikes (longer port, longer host)", () => {
     const text = "http://127.0.0.1:44331/x http://127.0.0.1:4433.evil.net/x";
@@ -30,10 +33,27 @@ Deno.test("createBodyRewriter()", async (t) => {
 });
 
 Deno.test("isRewritableType() accepts text types only", () => {
-  for (const t of ["text/html; charset=utf-8", "application/json", "application/problem+json", "text/css", "application/javascript", "text/javascript"]) {
+  for (
+    const t of [
+      "text/html; charset=utf-8",
+      "application/json",
+      "application/problem+json",
+      "text/css",
+      "application/javascript",
+      "text/javascript",
+    ]
+  ) {
     assertEquals(isRewritableType(t), true, t);
   }
-  for (const t of [null, "image/png", "application/octet-stream", "text/event-stream", "application/jsonx"]) {
+  for (
+    const t of [
+      null,
+      "image/png",
+      "application/octet-stream",
+      "text/event-stream",
+      "application/jsonx",
+    ]
+  ) {
     assertEquals(isRewritableType(t), false, String(t));
   }
 });

@@ -4,7 +4,10 @@ import { assertEquals } from "../_support/assert.ts";
 const base = { anyOrigin: false, additionalHeaders: [], publishOrigin: "http://localhost:4000" };
 
 Deno.test("createCorsPolicy()", async (t) => {
-  const cors = createCorsPolicy({ ...base, origins: ["https://*.example.org", "https://app.test"] });
+  const cors = createCorsPolicy({
+    ...base,
+    origins: ["https://*.example.org", "https://app.test"],
+  });
   await t.step("allows the publish origin, exact and wildcard origins", () => {
     assertEquals(cors.isAllowed("http://localhost:4000"), true);
     assertEquals(cors.isAllowed("https://app.test"), true);
@@ -33,14 +36,16 @@ Deno.test("createCorsPolicy()", async (t) => {
     assertEquals(h.has("access-control-allow-origin"), false);
   });
   await t.step("answers preflights with the requested method and allowed headers", () => {
-    const res = cors.preflight(new Request("http://localhost:4000/x", {
-      method: "OPTIONS",
-      headers: {
-        origin: "https://app.test",
-        "access-control-request-method": "PUT",
-        "access-control-request-headers": "content-type, x-custom",
-      },
-    }));
+    const res = cors.preflight(
+      new Request("http://localhost:4000/x", {
+        method: "OPTIONS",
+        headers: {
+          origin: "https://app.test",
+          "access-control-request-method": "PUT",
+          "access-control-request-headers": "content-type, x-custom",
+        },
+      }),
+    );
     assertEquals(res.status, 204);
     assertEquals(res.headers.get("access-control-allow-origin"), "https://app.test");
     assertEquals(res.headers.get("access-control-allow-headers"), "content-type");
@@ -48,18 +53,30 @@ Deno.test("createCorsPolicy()", async (t) => {
   await t.step("--dev reflects any origin and header", () => {
     const dev = createCorsPolicy({ ...base, origins: [], anyOrigin: true });
     assertEquals(dev.isAllowed("https://anything.example"), true);
-    const res = dev.preflight(new Request("http://localhost:4000/x", {
-      method: "OPTIONS",
-      headers: { origin: "https://a.b", "access-control-request-method": "GET", "access-control-request-headers": "x-custom" },
-    }));
+    const res = dev.preflight(
+      new Request("http://localhost:4000/x", {
+        method: "OPTIONS",
+        headers: {
+          origin: "https://a.b",
+          "access-control-request-method": "GET",
+          "access-control-request-headers": "x-custom",
+        },
+      }),
+    );
     assertEquals(res.headers.get("access-control-allow-headers"), "x-custom");
   });
   await t.step("additional headers are allowed in preflights", () => {
     const extra = createCorsPolicy({ ...base, origins: [], additionalHeaders: ["X-Custom"] });
-    const res = extra.preflight(new Request("http://localhost:4000/x", {
-      method: "OPTIONS",
-      headers: { origin: "http://localhost:4000", "access-control-request-method": "GET", "access-control-request-headers": "X-Custom" },
-    }));
+    const res = extra.preflight(
+      new Request("http://localhost:4000/x", {
+        method: "OPTIONS",
+        headers: {
+          origin: "http://localhost:4000",
+          "access-control-request-method": "GET",
+          "access-control-request-headers": "X-Custom",
+        },
+      }),
+    );
     assertEquals(res.headers.get("access-control-allow-headers"), "x-custom");
   });
 });

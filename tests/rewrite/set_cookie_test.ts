@@ -4,7 +4,10 @@ import { assertEquals } from "../_support/assert.ts";
 Deno.test("rewriteSetCookie()", async (t) => {
   await t.step("removes Domain, drops Secure and turns SameSite=None into Lax on http", () => {
     assertEquals(
-      rewriteSetCookie("ory_session_x=abc; Path=/; Domain=x.projects.oryapis.com; Secure; HttpOnly; SameSite=None", { secure: false }),
+      rewriteSetCookie(
+        "ory_session_x=abc; Path=/; Domain=x.projects.oryapis.com; Secure; HttpOnly; SameSite=None",
+        { secure: false },
+      ),
       "ory_session_x=abc; Path=/; HttpOnly; SameSite=Lax",
     );
   });
@@ -15,14 +18,19 @@ Deno.test("rewriteSetCookie()", async (t) => {
     );
   });
   await t.step("keeps SameSite=None and adds Secure on https", () => {
-    assertEquals(rewriteSetCookie("a=1; SameSite=None", { secure: true }), "a=1; SameSite=None; Secure");
+    assertEquals(
+      rewriteSetCookie("a=1; SameSite=None", { secure: true }),
+      "a=1; SameSite=None; Secure",
+    );
   });
   await t.step("keeps Secure once on https", () => {
     assertEquals(rewriteSetCookie("a=1; Secure; secure", { secure: true }), "a=1; Secure");
   });
   await t.step("keeps attributes it does not know, and the value untouched", () => {
     assertEquals(
-      rewriteSetCookie("a=x=y; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Priority=High", { secure: false }),
+      rewriteSetCookie("a=x=y; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Priority=High", {
+        secure: false,
+      }),
       "a=x=y; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Priority=High",
     );
   });

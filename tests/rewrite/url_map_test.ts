@@ -1,7 +1,9 @@
 import { mapUrl, urlMapping } from "../../src/rewrite/url_map.ts";
 import { assertEquals } from "../_support/assert.ts";
 
-const ORY = [urlMapping(new URL("https://x.projects.oryapis.com"), new URL("http://localhost:4000"), "/.ory")];
+const ORY = [
+  urlMapping(new URL("https://x.projects.oryapis.com"), new URL("http://localhost:4000"), "/.ory"),
+];
 
 Deno.test("mapUrl() moves Ory URLs under the publish prefix", async (t) => {
   await t.step("path and query are kept", () => {
@@ -22,7 +24,13 @@ Deno.test("mapUrl() moves Ory URLs under the publish prefix", async (t) => {
     assertEquals(mapUrl("http://x.projects.oryapis.com/a", ORY), undefined);
   });
   await t.step("a base path only matches at a segment boundary", () => {
-    const m = [urlMapping(new URL("http://127.0.0.1:4433/kratos/"), new URL("http://localhost:4000"), "/.ory")];
+    const m = [
+      urlMapping(
+        new URL("http://127.0.0.1:4433/kratos/"),
+        new URL("http://localhost:4000"),
+        "/.ory",
+      ),
+    ];
     assertEquals(mapUrl("http://127.0.0.1:4433/kratos/ui", m), "http://localhost:4000/.ory/ui");
     assertEquals(mapUrl("http://127.0.0.1:4433/kratosx/ui", m), undefined);
   });

@@ -49,16 +49,26 @@ Deno.test("createTtlCache()", async (t) => {
   });
   await t.step("is bounded, dropping the least recently used", async () => {
     const cache = createTtlCache<string>({ maxEntries: 3, now: clock });
-    for (const k of ["a", "b", "c"]) await cache.get(k, () => Promise.resolve({ value: k, expiresAt: now + 100 }));
+    for (const k of ["a", "b", "c"]) {
+      await cache.get(k, () => Promise.resolve({ value: k, expiresAt: now + 100 }));
+    }
     await cache.get("a", () => Promise.resolve({ value: "reloaded", expiresAt: now + 100 }));
     await cache.get("d", () => Promise.resolve({ value: "d", expiresAt: now + 100 }));
     assertEquals(cache.size, 3);
-    assertEquals(await cache.get("a", () => Promise.resolve({ value: "x", expiresAt: now + 100 })), "a");
-    assertEquals(await cache.get("b", () => Promise.resolve({ value: "new", expiresAt: now + 100 })), "new");
+    assertEquals(
+      await cache.get("a", () => Promise.resolve({ value: "x", expiresAt: now + 100 })),
+      "a",
+    );
+    assertEquals(
+      await cache.get("b", () => Promise.resolve({ value: "new", expiresAt: now + 100 })),
+      "new",
+    );
   });
   await t.step("a failed load is not cached and rejects every waiter", async () => {
     const cache = createTtlCache<number>({ maxEntries: 3, now: clock });
-    const results = await Promise.allSettled([1, 2].map(() => cache.get("k", () => Promise.reject(new Error("x")))));
+    const results = await Promise.allSettled(
+      [1, 2].map(() => cache.get("k", () => Promise.reject(new Error("x")))),
+    );
     assertEquals(results.map((r) => r.status), ["rejected", "rejected"]);
     assertEquals(await cache.get("k", () => Promise.resolve({ value: 3, expiresAt: now + 1 })), 3);
   });

@@ -7,7 +7,9 @@ Deno.test("extractCredentials()", async (t) => {
     assertEquals(await extractCredentials(new Headers({ authorization: "Basic YTpi" })), undefined);
   });
   await t.step("keeps only Ory's session cookies", async () => {
-    const c = await extractCredentials(new Headers({ cookie: "app=1; ory_session_abc=s1; ory_kratos_session=s2" }));
+    const c = await extractCredentials(
+      new Headers({ cookie: "app=1; ory_session_abc=s1; ory_kratos_session=s2" }),
+    );
     assertEquals(c?.cookie, "ory_kratos_session=s2; ory_session_abc=s1");
   });
   await t.step("the key is a hash and never contains the secret", async () => {

@@ -11,7 +11,10 @@ import { assertEquals } from "../_support/assert.ts";
 const publishUrl = new URL("http://localhost:4000");
 const HOUR = 3600_000;
 
-async function setup(answer: () => WhoamiResult, options: { protect?: string[]; jwt?: boolean } = {}) {
+async function setup(
+  answer: () => WhoamiResult,
+  options: { protect?: string[]; jwt?: boolean } = {},
+) {
   let now = Date.parse("2030-01-01T00:00:00Z");
   const clock = () => now;
   const calls: string[] = [];
@@ -20,13 +23,17 @@ async function setup(answer: () => WhoamiResult, options: { protect?: string[]; 
     whoami: (c) => (calls.push(c.key), Promise.resolve(answer())),
     cache: createTtlCache<SessionEntry>({ maxEntries: 100, now: clock }),
     cacheTtlMs: 10_000,
-    mint: options.jwt === false ? undefined : createMinter({ key, issuer: "http://ory", ttlSeconds: 60, now: clock }),
+    mint: options.jwt === false
+      ? undefined
+      : createMinter({ key, issuer: "http://ory", ttlSeconds: 60, now: clock }),
     isProtected: compileProtection(options.protect ?? []),
     publishUrl,
     oryPublicBase: "http://localhost:4000/.ory",
     now: clock,
   });
-  const jwks = createLocalJWKSet(await (createJwksRoute({ keys: [key] })(new Request("http://x/"))).json());
+  const jwks = createLocalJWKSet(
+    await (createJwksRoute({ keys: [key] })(new Request("http://x/"))).json(),
+  );
   const run = async (path: string, headers: Record<string, string> = {}) => {
     const req = new Request(`http://localhost:4000${path}`, { headers });
     const out = new Headers(headers);
@@ -45,10 +52,16 @@ const session = (expiresInMs = HOUR): WhoamiResult => ({
 Deno.test("session gate", async (t) => {
   await t.step("no credential: no whoami call, forged Authorization removed", async () => {
     const s = await setup(() => session());
-    const { res, out } = await s.run("/", { authorization: "Bearer forged.jwt.value", "x-session-token": "x" });
+    const { res, out } = await s.run("/", {
+      authorization: "Bearer forged.jwt.value",
+      "x-session-token": "x",
+    });
     // A Bearer value is a candidate session token, so it is checked once: here it's unknown.
     assertEquals(res, undefined);
-    assertEquals(out.has("authorization") && out.get("authorization") === "Bearer forged.jwt.value", false);
+    assertEquals(
+      out.has("authorization") && out.get("authorization") === "Bearer forged.jwt.value",
+      false,
+    );
     assertEquals(out.has("x-session-token"), false);
     const plain = await s.run("/", { cookie: "theme=dark" });
     assertEquals(plain.res, undefined);
@@ -58,7 +71,9 @@ Deno.test("session gate", async (t) => {
     const s = await setup(() => session());
     const { out } = await s.run("/", { cookie: "ory_kratos_session=abc" });
     const token = out.get("authorization")!.replace("Bearer ", "");
-    const { payload, protectedHeader } = await jwtVerify(token, s.jwks, { currentDate: new Date(s.clock()) });
+    const { payload, protectedHeader } = await jwtVerify(token, s.jwks, {
+      currentDate: new Date(s.clock()),
+    });
     assertEquals(protectedHeader.alg, "ES256");
     assertEquals(typeof protectedHeader.kid, "string");
     assertEquals(payload.sub, "id-1");
@@ -87,7 +102,9 @@ Deno.test("session gate", async (t) => {
   await t.step("JWT and cache never outlive the session", async () => {
     const s = await setup(() => session(20_000));
     const { out } = await s.run("/", { cookie: "ory_kratos_session=abc" });
-    const { payload } = await jwtVerify(out.get("authorization")!.slice(7), s.jwks, { currentDate: new Date(s.clock()) });
+    const { payload } = await jwtVerify(out.get("authorization")!.slice(7), s.jwks, {
+      currentDate: new Date(s.clock()),
+    });
     assertEquals(payload.exp! - payload.iat!, 20);
     s.advance(20_001);
     const after = await s.run("/members", { cookie: "ory_kratos_session=abc" });
@@ -96,13 +113,19 @@ Deno.test("session gate", async (t) => {
   });
   await t.step("an expired session answer is never turned into a JWT", async () => {
     const s = await setup(() => session(-1000), { protect: ["/members"] });
-    const { res, out } = await s.run("/members", { cookie: "ory_kratos_session=abc", accept: "application/json" });
+    const { res, out } = await s.run("/members", {
+      cookie: "ory_kratos_session=abc",
+      accept: "application/json",
+    });
     assertEquals(res?.status, 401);
     assertEquals(out.has("authorization"), false);
   });
   await t.step("protected path, browser navigation → login redirect with return_to", async () => {
     const s = await setup(() => ({ kind: "none" }), { protect: ["/members"] });
-    const { res } = await s.run("/members/x?y=1", { "sec-fetch-mode": "navigate", host: "evil.example" });
+    const { res } = await s.run("/members/x?y=1", {
+      "sec-fetch-mode": "navigate",
+      host: "evil.example",
+    });
     assertEquals(res?.status, 303);
     assertEquals(
       res?.headers.get("location"),
@@ -127,14 +150,22 @@ Deno.test("session gate", async (t) => {
     assertEquals(s.calls.length, 2);
   });
   await t.step("rate limited: 503 with Retry-After, not a login redirect", async () => {
-    const s = await setup(() => ({ kind: "error", reason: "429", retryAfter: 3 }), { protect: ["/members"] });
-    const { res } = await s.run("/members", { cookie: "ory_kratos_session=abc", "sec-fetch-mode": "navigate" });
+    const s = await setup(() => ({ kind: "error", reason: "429", retryAfter: 3 }), {
+      protect: ["/members"],
+    });
+    const { res } = await s.run("/members", {
+      cookie: "ory_kratos_session=abc",
+      "sec-fetch-mode": "navigate",
+    });
     assertEquals(res?.status, 503);
     assertEquals(res?.headers.get("retry-after"), "3");
   });
   await t.step("--no-jwt leaves headers alone on unprotected paths and makes no call", async () => {
     const s = await setup(() => session(), { jwt: false, protect: ["/members"] });
-    const { out } = await s.run("/", { cookie: "ory_kratos_session=abc", authorization: "Bearer app-token" });
+    const { out } = await s.run("/", {
+      cookie: "ory_kratos_session=abc",
+      authorization: "Bearer app-token",
+    });
     assertEquals(out.get("authorization"), "Bearer app-token");
     assertEquals(s.calls.length, 0);
   });

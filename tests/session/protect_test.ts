@@ -5,12 +5,28 @@ import { assertEquals, assertThrows } from "../_support/assert.ts";
 Deno.test("compileProtection()", async (t) => {
   await t.step("a prefix protects itself and below, not lookalikes", () => {
     const p = compileProtection(["/members"]);
-    for (const path of ["/members", "/members/", "/members/42", "/Members/x", "/MEMBERS"]) assertEquals(p(path), true, path);
-    for (const path of ["/membership", "/", "/public/members", "/member"]) assertEquals(p(path), false, path);
+    for (const path of ["/members", "/members/", "/members/42", "/Members/x", "/MEMBERS"]) {
+      assertEquals(p(path), true, path);
+    }
+    for (const path of ["/membership", "/", "/public/members", "/member"]) {
+      assertEquals(p(path), false, path);
+    }
   });
   await t.step("encoded and odd spellings of a protected path are still protected", () => {
     const p = compileProtection(["/members"]);
-    for (const path of ["/%6dembers", "/%6Dembers/x", "//members", "/./members", "/x/../members", "/members;jsessionid=1", "/%2fmembers", "/members%2fx", "/public/%2e%2e/members"]) {
+    for (
+      const path of [
+        "/%6dembers",
+        "/%6Dembers/x",
+        "//members",
+        "/./members",
+        "/x/../members",
+        "/members;jsessionid=1",
+        "/%2fmembers",
+        "/members%2fx",
+        "/public/%2e%2e/members",
+      ]
+    ) {
       assertEquals(p(path), true, path);
     }
   });
@@ -30,7 +46,11 @@ Deno.test("compileProtection()", async (t) => {
   });
   await t.step("no rules protect nothing", () => assertEquals(compileProtection([])("/x"), false));
   await t.step("bad rules are config errors", async () => {
-    await assertThrows(() => compileProtection(["re:(unclosed"]), ConfigError, /not a regular expression/);
+    await assertThrows(
+      () => compileProtection(["re:(unclosed"]),
+      ConfigError,
+      /not a regular expression/,
+    );
     await assertThrows(() => compileProtection(["members"]), ConfigError, /starts with "\/"/);
   });
 });

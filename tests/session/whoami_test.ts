@@ -18,7 +18,11 @@ Deno.test("createWhoami()", async (t) => {
   const sleep = (ms: number) => (sleeps.push(ms), Promise.resolve());
   await t.step("an active session, asked with only the credential", async () => {
     const seen: Request[] = [];
-    const whoami = createWhoami({ oryUrl, fetch: fakeFetch([() => Response.json(active)], seen), sleep });
+    const whoami = createWhoami({
+      oryUrl,
+      fetch: fakeFetch([() => Response.json(active)], seen),
+      sleep,
+    });
     const r = await whoami(cred);
     assertEquals(r.kind, "active");
     assertEquals(r.kind === "active" && r.expiresAt, Date.parse(active.expires_at));
@@ -28,7 +32,10 @@ Deno.test("createWhoami()", async (t) => {
   await t.step("401 and inactive sessions are 'none'", async () => {
     const whoami = createWhoami({
       oryUrl,
-      fetch: fakeFetch([() => new Response("", { status: 401 }), () => Response.json({ ...active, active: false })]),
+      fetch: fakeFetch([
+        () => new Response("", { status: 401 }),
+        () => Response.json({ ...active, active: false }),
+      ]),
       sleep,
     });
     assertEquals((await whoami(cred)).kind, "none");
@@ -37,13 +44,22 @@ Deno.test("createWhoami()", async (t) => {
   await t.step("429 is retried with backoff and then succeeds", async () => {
     sleeps.length = 0;
     const r429 = () => new Response("", { status: 429 });
-    const whoami = createWhoami({ oryUrl, fetch: fakeFetch([r429, r429, () => Response.json(active)]), sleep });
+    const whoami = createWhoami({
+      oryUrl,
+      fetch: fakeFetch([r429, r429, () => Response.json(active)]),
+      sleep,
+    });
     assertEquals((await whoami(cred)).kind, "active");
     assertEquals(sleeps, [100, 200]);
   });
   await t.step("429 past the budget is an error with Retry-After, never 'none'", async () => {
     const r429 = () => new Response("", { status: 429, headers: { "retry-after": "9" } });
-    const whoami = createWhoami({ oryUrl, fetch: fakeFetch(Array(20).fill(r429)), sleep, retryBudgetMs: 500 });
+    const whoami = createWhoami({
+      oryUrl,
+      fetch: fakeFetch(Array(20).fill(r429)),
+      sleep,
+      retryBudgetMs: 500,
+    });
     const r = await whoami(cred);
     assertEquals(r.kind, "error");
     assertEquals(r.kind === "error" && r.retryAfter, 9);
@@ -51,7 +67,10 @@ Deno.test("createWhoami()", async (t) => {
   await t.step("network failures, 5xx and bad JSON are errors", async () => {
     const whoami = createWhoami({
       oryUrl,
-      fetch: fakeFetch([() => new Response("", { status: 502 }), () => new Response("{not json", { status: 200 })]),
+      fetch: fakeFetch([
+        () => new Response("", { status: 502 }),
+        () => new Response("{not json", { status: 200 }),
+      ]),
       sleep,
     });
     assertEquals((await whoami(cred)).kind, "error");

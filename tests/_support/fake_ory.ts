@@ -4,11 +4,7 @@
  * answers (sessions, 429s, failures), and logout.
  */
 import { brotliCompressSync, deflateSync, gzipSync } from "node:zlib";
-
-/** Compresses into a fresh Uint8Array (Response bodies do not take node Buffers). */
-function z(fn: (s: string) => Uint8Array, s: string): Uint8Array<ArrayBuffer> {
-  return new Uint8Array(fn(s));
-}
+import { compressed as z } from "./compress.ts";
 
 /** A session the stand-in knows, by token. */
 export interface FakeSession {

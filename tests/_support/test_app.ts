@@ -1,10 +1,6 @@
 /** A local application for integration tests: echoes, redirects, streams, WebSockets. */
 import { gzipSync } from "node:zlib";
-
-/** Compresses into a fresh Uint8Array (Response bodies do not take node Buffers). */
-function z(fn: (s: string) => Uint8Array, s: string): Uint8Array<ArrayBuffer> {
-  return new Uint8Array(fn(s));
-}
+import { compressed as z } from "./compress.ts";
 
 /** A running test app. */
 export interface TestApp {

@@ -3,12 +3,11 @@
  * completes a request; Chromium with an NSS database the CLI installed the CA into loads the
  * page without a certificate error; `--no-https` serves plain http.
  */
-import { chromium } from "playwright-core";
 import { startCli } from "../_support/cli.ts";
 import { startFakeOry } from "../_support/fake_ory.ts";
 import { startTestApp } from "../_support/test_app.ts";
 import { assert, assertEquals, assertMatch } from "../_support/assert.ts";
-import { CHROMIUM } from "../e2e/_journey.ts";
+import { launchBrowser } from "../e2e/_journey.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
@@ -61,18 +60,7 @@ Deno.test("proxy local: HTTPS trusted through the generated CA", opts, async (t)
     await t.step(
       "Chromium using that NSS database loads the page with no certificate error",
       async () => {
-        const browser = await chromium.launch({
-          executablePath: CHROMIUM,
-          env: { HOME: home },
-          args: [
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-          ],
-        });
+        const browser = await launchBrowser({ env: { HOME: home } });
         try {
           const page = await browser.newPage();
           const res = await page.goto(`${base}/hello`);

@@ -9,8 +9,10 @@ import { startKratos } from "../../scripts/kratos/start.ts";
 export const CHROMIUM = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
 const ARTIFACTS = new URL("../../test-artifacts/e2e/", import.meta.url).pathname;
 
-/** Launches Chromium headless with the flags this machine needs. */
-export async function launchBrowser(): Promise<Browser> {
+/** Launches Chromium headless with the flags this machine needs (`env`: e.g. another HOME). */
+export async function launchBrowser(
+  options: { env?: Record<string, string> } = {},
+): Promise<Browser> {
   try {
     await Deno.stat(CHROMIUM);
   } catch {
@@ -20,6 +22,7 @@ export async function launchBrowser(): Promise<Browser> {
   }
   return await chromium.launch({
     executablePath: CHROMIUM,
+    env: options.env,
     args: [
       "--headless",
       "--no-sandbox",

@@ -5,27 +5,9 @@ import {
   MAX_LEAF_VALIDITY_DAYS,
 } from "../../src/tls/leaf_cert.ts";
 import { loadOrCreateLocalCa, type LocalCa } from "../../src/tls/local_ca.ts";
+import { openssl } from "../_support/openssl.ts";
 
 const DAY_MS = 86_400_000;
-
-async function openssl(args: string[], stdin?: string): Promise<{ code: number; out: string }> {
-  const child = new Deno.Command("openssl", {
-    args,
-    stdin: stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (stdin !== undefined) {
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(stdin));
-    await writer.close();
-  }
-  const { code, stdout, stderr } = await child.output();
-  return {
-    code,
-    out: new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr),
-  };
-}
 
 function pemBlocks(pem: string): string[] {
   return pem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----\n/g) ?? [];

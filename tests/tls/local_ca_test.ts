@@ -6,26 +6,9 @@ import {
   loadOrCreateLocalCa,
   randomSerial,
 } from "../../src/tls/local_ca.ts";
+import { opensslOk } from "../_support/openssl.ts";
 
 const isWindows = Deno.build.os === "windows";
-
-async function openssl(args: string[], stdin?: string): Promise<string> {
-  const child = new Deno.Command("openssl", {
-    args,
-    stdin: stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (stdin !== undefined) {
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(stdin));
-    await writer.close();
-  }
-  const { code, stdout, stderr } = await child.output();
-  const text = new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr);
-  if (code !== 0) throw new Error(`openssl ${args.join(" ")} failed: ${text}`);
-  return text;
-}
 
 Deno.test("defaultConfigDir() follows each platform's convention", async (t) => {
   await t.step("Linux uses an absolute XDG_CONFIG_HOME", () => {
@@ -112,7 +95,7 @@ Deno.test("loadOrCreateLocalCa() writes a CA certificate openssl accepts", async
   try {
     const now = new Date();
     const ca = await loadOrCreateLocalCa(dir, { hostname: "devbox", now: () => now });
-    const text = await openssl(["x509", "-noout", "-text"], ca.certPem);
+    const text = await opensslOk(["x509", "-noout", "-text"], ca.certPem);
     await t.step("named after the host", () => {
       assert.match(text, /Subject: O ?= ?orygate, CN ?= ?orygate local development CA \(devbox\)/);
     });
@@ -131,13 +114,13 @@ Deno.test("loadOrCreateLocalCa() writes a CA certificate openssl accepts", async
       assert.ok(days > 3640 && days <= 3650, `validity ${days} days`);
     });
     await t.step("the key file is the PKCS#8 key of the certificate", async () => {
-      const fromKey = await openssl(["pkey", "-in", ca.keyFile, "-pubout"]);
-      const fromCert = await openssl(["x509", "-noout", "-pubkey"], ca.certPem);
+      const fromKey = await opensslOk(["pkey", "-in", ca.keyFile, "-pubout"]);
+      const fromCert = await opensslOk(["x509", "-noout", "-pubkey"], ca.certPem);
       assert.deepEqual(fromKey, fromCert);
       assert.match(await Deno.readTextFile(ca.keyFile), /^-----BEGIN PRIVATE KEY-----\n/);
     });
     await t.step("self-signed: it verifies against itself", async () => {
-      assert.match(await openssl(["verify", "-CAfile", ca.certFile, ca.certFile]), /: OK/);
+      assert.match(await opensslOk(["verify", "-CAfile", ca.certFile, ca.certFile]), /: OK/);
     });
   } finally {
     await Deno.remove(dir, { recursive: true });

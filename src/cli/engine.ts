@@ -29,6 +29,15 @@ export interface EngineOptions {
 /** Serves until `stop` resolves. Throws ConfigError for start-up mistakes. */
 export async function runEngine(config: Config, options: EngineOptions): Promise<void> {
   const { logger } = options;
+  // A last line of defence: one request's unexpected error must not end every other
+  // connection. It is logged loudly as a bug; the server keeps serving.
+  const onUncaught = (event: ErrorEvent | PromiseRejectionEvent) => {
+    event.preventDefault();
+    const err = "reason" in event ? event.reason : event.error;
+    logger.error(`internal error (a bug, please report): ${err?.stack ?? err}`);
+  };
+  globalThis.addEventListener("error", onUncaught);
+  globalThis.addEventListener("unhandledrejection", onUncaught);
   const session = await createSessionFeatures(config, { logger });
   const handler = createProxyHandler(config, {
     logger,
@@ -52,5 +61,7 @@ export async function runEngine(config: Config, options: EngineOptions): Promise
   logger.info("orygate: shutting down");
   await server.shutdown();
   handler.close();
+  globalThis.removeEventListener("error", onUncaught);
+  globalThis.removeEventListener("unhandledrejection", onUncaught);
   logger.flush();
 }

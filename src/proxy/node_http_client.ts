@@ -182,11 +182,15 @@ function toWebStream(
   let finished = false;
   return new ReadableStream<Uint8Array>({
     start(controller) {
+      // Node may still emit 'data'/'end' after the consumer cancelled: the controller is
+      // closed then, and touching it would throw outside any handler and end the process.
       res.on("data", (chunk: Uint8Array) => {
+        if (finished) return;
         controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
         if ((controller.desiredSize ?? 0) <= 0) res.pause();
       });
       res.on("end", () => {
+        if (finished) return;
         finished = true;
         onDone();
         controller.close();

@@ -18,12 +18,16 @@ async function withStack(
   const app = startTestApp();
   const ory = startFakeOry();
   const proxy = await startCli(["proxy", app.origin, ...args, "--sdk-url", ory.origin], { env });
+  let died = false;
+  proxy.exited.then(() => (died = true));
   try {
     await fn({ app, ory, proxy });
   } catch (err) {
     console.error(`--- orygate output ---\n${proxy.output()}`);
     throw err;
   } finally {
+    // Failed steps do not throw here; a proxy that died on its own is always worth seeing.
+    if (died) console.error(`--- orygate exited early ---\n${proxy.output()}`);
     await proxy.stop();
     await app.close();
     await ory.close();
@@ -191,24 +195,20 @@ Deno.test("proxy: routing, headers and rewriting", opts, async (t) => {
       assertEquals(await res.json(), { bytes: size, complete: true });
     });
     await t.step(
-      "1 GiB downloads stream through: memory does not grow with the bytes moved",
+      "3 x 1 GiB downloads stream through: memory stays far below one body",
       async () => {
         const size = 1024 * 1024 * 1024;
-        const download = async () => {
+        const baseline = (await memoryOf(proxy.pid)).peak;
+        for (let i = 0; i < 3; i++) {
           const res = await fetch(`${base}/download?bytes=${size}`);
           let got = 0;
           for await (const chunk of res.body!) got += chunk.byteLength;
           assertEquals(got, size);
-          return (await memoryOf(proxy.pid)).peak;
-        };
-        const first = await download();
-        const second = await download();
-        // Buffering would add ~1 GiB per download; streaming levels off (GC of chunks aside).
-        assert(first < 512 * 1048576, `peak RSS ${(first / 1048576).toFixed(0)} MiB after 1 GiB`);
-        assert(
-          second - first < 48 * 1048576,
-          `peak grew ${((second - first) / 1048576).toFixed(0)} MiB on the 2nd GiB`,
-        );
+        }
+        // Holding a body would add >= 1 GiB; streaming levels off at a GC-dependent plateau
+        // (~250 MiB with node:http today; the < 100 MiB target is measured by `deno task bench`).
+        const grew = (await memoryOf(proxy.pid)).peak - baseline;
+        assert(grew < 400 * 1048576, `peak RSS grew ${(grew / 1048576).toFixed(0)} MiB over 3 GiB`);
       },
     );
     await t.step("server-sent events arrive as they are sent, not at the end", async () => {
@@ -244,6 +244,22 @@ Deno.test("proxy: routing, headers and rewriting", opts, async (t) => {
       assertEquals(messages, ["hello", "cookie:a=b"]);
       ws.close();
       await new Promise((r) => (ws.onclose = r));
+    });
+    await t.step("clients that abandon responses mid-way never take the proxy down", async () => {
+      for (let i = 0; i < 25; i++) {
+        const a = await fetch(`${base}/.ory/image.bin`, { headers: { "accept-encoding": "gzip" } });
+        await a.body?.cancel();
+        const b = await fetch(`${base}/.ory/big.json?n=${9 * 1024 * 1024}`);
+        await b.body?.cancel();
+        const c = await fetch(`${base}/download?bytes=${8 * 1024 * 1024}`);
+        const reader = c.body!.getReader();
+        await reader.read();
+        await reader.cancel();
+      }
+      const res = await fetch(`${base}/echo`);
+      assertEquals(res.status, 200);
+      await res.body?.cancel();
+      assertEquals(/internal error/.test(proxy.output()), false, proxy.output());
     });
     await t.step("one access-log line per request", () => {
       assertMatch(proxy.output(), /GET \/hello 200 [\d.]+ms application/);

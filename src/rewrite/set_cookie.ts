@@ -24,7 +24,6 @@ export interface SetCookieRewrite {
 export function rewriteSetCookie(value: string, options: SetCookieRewrite): string {
   const parts = value.split(";");
   const out: string[] = [parts[0].trim()];
-  let hasSecure = false;
   for (let i = 1; i < parts.length; i++) {
     const attr = parts[i].trim();
     if (attr === "") continue;
@@ -32,11 +31,10 @@ export function rewriteSetCookie(value: string, options: SetCookieRewrite): stri
     const name = (eq === -1 ? attr : attr.slice(0, eq)).trim().toLowerCase();
     const val = eq === -1 ? "" : attr.slice(eq + 1).trim();
     switch (name) {
+      // Domain and Secure are decided here and appended last, in one order, so that
+      // rewriting an already rewritten cookie gives the same text.
       case "domain":
-        continue;
       case "secure":
-        if (options.secure && !hasSecure) out.push("Secure");
-        hasSecure = true;
         continue;
       case "partitioned":
         // Partitioned cookies must be Secure; on plain http the attribute is dropped.
@@ -50,6 +48,6 @@ export function rewriteSetCookie(value: string, options: SetCookieRewrite): stri
     }
   }
   if (options.domain !== undefined) out.push(`Domain=${options.domain}`);
-  if (options.secure && !hasSecure) out.push("Secure");
+  if (options.secure) out.push("Secure");
   return out.join("; ");
 }

@@ -38,7 +38,7 @@ Deno.test("proxy local: HTTPS trusted through the generated CA", opts, async (t)
       assertEquals(res.headers.get("location"), `${base}/.ory/ui/login?flow=abc`);
       assertEquals(
         res.headers.getSetCookie()[0],
-        "csrf_token_x=c1; Path=/; HttpOnly; Secure; SameSite=None",
+        "csrf_token_x=c1; Path=/; HttpOnly; SameSite=None; Secure",
       );
       const echo = await (await fetch(`${base}/echo`, { client })).json();
       assertEquals(echo.headers["x-forwarded-proto"], "https");

@@ -448,7 +448,7 @@ Deno.test(
         );
         assertEquals(
           login.headers.getSetCookie()[0],
-          "csrf_token_x=c1; Path=/; HttpOnly; Secure; SameSite=None; Domain=example.org",
+          "csrf_token_x=c1; Path=/; HttpOnly; SameSite=None; Domain=example.org; Secure",
         );
         const seen = await (await fetch(`${proxy.url}/.ory/h`)).json();
         assertEquals(seen.headers["ory-base-url-rewrite-token"], "secret-key");

@@ -18,6 +18,7 @@ import { ConfigError } from "../errors.ts";
 import type { Config, LogLevel, Mode } from "./config.ts";
 import { parseDuration } from "./duration.ts";
 import { parseHttpUrl, parseOrigin } from "./url.ts";
+import { compileOriginMatcher } from "../rewrite/origin_match.ts";
 
 /** The options a command line can carry, as the CLI parser hands them over. */
 export interface RawOptions {
@@ -105,6 +106,9 @@ export function parseConfig(input: ParseInput): Config {
     : parseHttpUrl("--default-redirect-url", options.defaultRedirectUrl, publishUrl);
 
   const origins = splitList(options.allowedCorsOrigins).map(validateCorsOrigin);
+  if (options.defaultRedirectUrl !== undefined) {
+    checkRedirectTarget(defaultRedirectUrl, [publishUrl.origin, appUrl.origin, ...origins]);
+  }
   const additionalHeaders = splitList(options.additionalCorsHeaders).map((h) => {
     if (!HEADER_TOKEN.test(h)) {
       throw new ConfigError(`Cannot use --additional-cors-headers: "${h}" is not a header name`);
@@ -258,6 +262,19 @@ function parseSize(flag: string, value: string): number {
 function positive(flag: string, n: number): number {
   if (n <= 0) throw new ConfigError(`Cannot use ${flag}: it must be greater than zero`);
   return n;
+}
+
+/**
+ * A default redirect may only lead to the publish URL, the application, or an origin the user
+ * allowed with --allowed-cors-origins: anything else would make orygate an open redirect.
+ */
+function checkRedirectTarget(url: URL, allowed: readonly string[]): void {
+  const ok = compileOriginMatcher(allowed)(url.origin);
+  if (!ok) {
+    throw new ConfigError(
+      `Cannot use --default-redirect-url ${url.href}: it must be on the publish URL, the application, or an --allowed-cors-origins origin`,
+    );
+  }
 }
 
 function validateCorsOrigin(value: string): string {

@@ -19,6 +19,22 @@ const FORMATS: Record<string, CompressionFormat> = {
   br: "brotli" as CompressionFormat,
 };
 
+const SLICE_BYTES = 4096;
+
+function slices(size: number): TransformStream<Uint8Array, Uint8Array> {
+  return new TransformStream<Uint8Array, Uint8Array>(
+    {
+      transform(chunk, controller) {
+        for (let i = 0; i < chunk.byteLength; i += size) {
+          controller.enqueue(chunk.subarray(i, Math.min(i + size, chunk.byteLength)));
+        }
+      },
+    },
+    undefined,
+    { highWaterMark: 0 },
+  );
+}
+
 /** Content codings {@linkcode readDecodedText} can undo. */
 export const DECODABLE_ENCODINGS: readonly string[] = ["gzip", "deflate", "br"];
 
@@ -39,9 +55,11 @@ export async function readDecodedText(
   maxBytes: number,
 ): Promise<string> {
   let stream = body;
-  // Codings are listed in the order they were applied: undo them from last to first.
+  // Codings are listed in the order they were applied: undo them from last to first. Input
+  // goes to each decoder in small slices: 4 KiB of deflated zeros inflate to ~4 MiB, so the
+  // cap below is checked after every few MiB, not after one 64 KiB chunk became 64 MiB.
   for (const coding of codings(contentEncoding).reverse()) {
-    stream = stream.pipeThrough(
+    stream = stream.pipeThrough(slices(SLICE_BYTES)).pipeThrough(
       new DecompressionStream(FORMATS[coding]) as unknown as TransformStream<
         Uint8Array,
         Uint8Array

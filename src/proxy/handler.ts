@@ -68,6 +68,29 @@ export interface ProxyHandler {
   close(): void;
 }
 
+/** Largest request head the proxy forwards (all header names and values), in bytes. */
+export const MAX_HEADER_BYTES = 32 * 1024;
+/** Most request header fields the proxy forwards. */
+export const MAX_HEADER_COUNT = 100;
+/** Longest request target (path and query) the proxy forwards, in bytes. */
+export const MAX_TARGET_BYTES = 8 * 1024;
+
+/** Returns a 431/414 answer when the request head is over the limits, else undefined. */
+function checkLimits(req: Request, url: URL): Response | undefined {
+  if (url.pathname.length + url.search.length > MAX_TARGET_BYTES) {
+    return new Response("orygate: the request URL is too long\n", { status: 414 });
+  }
+  let bytes = 0;
+  let count = 0;
+  for (const [name, value] of req.headers) {
+    bytes += name.length + value.length + 4;
+    if (++count > MAX_HEADER_COUNT || bytes > MAX_HEADER_BYTES) {
+      return new Response("orygate: the request headers are too large\n", { status: 431 });
+    }
+  }
+  return undefined;
+}
+
 /** Creates the handler for `config`. */
 export function createProxyHandler(config: Config, deps: ProxyHandlerDeps = {}): ProxyHandler {
   const logger = deps.logger ?? createLogger(config.logLevel);
@@ -178,7 +201,10 @@ export function createProxyHandler(config: Config, deps: ProxyHandlerDeps = {}):
     let res: Response;
     let upstream: UpstreamName | "orygate" = "orygate";
     try {
-      if (cors.isPreflight(req)) {
+      const tooLarge = checkLimits(req, url);
+      if (tooLarge !== undefined) {
+        res = tooLarge;
+      } else if (cors.isPreflight(req)) {
         res = cors.preflight(req);
       } else {
         ({ res, upstream } = await forward(req, info, url));

@@ -18,6 +18,7 @@
  * ```
  */
 import type { CorsConfig } from "../config/config.ts";
+import { compileOriginMatcher } from "./origin_match.ts";
 
 /** A compiled CORS policy. */
 export interface CorsPolicy {
@@ -60,14 +61,8 @@ export interface CorsPolicyOptions extends CorsConfig {
 
 /** Compiles the allowed origins (with `*` wildcards) once. */
 export function createCorsPolicy(options: CorsPolicyOptions): CorsPolicy {
-  const exact = new Set<string>([options.publishOrigin.toLowerCase()]);
-  const patterns: RegExp[] = [];
-  let any = options.anyOrigin;
-  for (const origin of options.origins) {
-    if (origin === "*") any = true;
-    else if (origin.includes("*")) patterns.push(wildcard(origin));
-    else exact.add(origin.toLowerCase());
-  }
+  const listed = compileOriginMatcher([options.publishOrigin, ...options.origins]);
+  const any = options.anyOrigin || options.origins.includes("*");
   const allowedHeaders = new Set([
     ...DEFAULT_ALLOWED_HEADERS,
     ...options.additionalHeaders.map((h) => h.toLowerCase()),
@@ -76,8 +71,7 @@ export function createCorsPolicy(options: CorsPolicyOptions): CorsPolicy {
 
   const isAllowed = (origin: string): boolean => {
     if (origin === "null") return any;
-    const lower = origin.toLowerCase();
-    return any || exact.has(lower) || patterns.some((p) => p.test(lower));
+    return any || listed(origin);
   };
 
   return {
@@ -121,11 +115,4 @@ export function createCorsPolicy(options: CorsPolicyOptions): CorsPolicy {
       headers.set("access-control-allow-credentials", "true");
     },
   };
-}
-
-function wildcard(pattern: string): RegExp {
-  const source = pattern.toLowerCase().split("*").map((part) =>
-    part.replace(/[.+?^${}()|[\]\\]/g, "\\$&")
-  ).join("[^/]*");
-  return new RegExp(`^${source}$`);
 }

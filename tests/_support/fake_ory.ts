@@ -43,6 +43,26 @@ function tokenFrom(headers: Headers): string | undefined {
     /^Bearer (.+)$/i.exec(headers.get("authorization") ?? "")?.[1];
 }
 
+let bomb: Uint8Array<ArrayBuffer> | undefined;
+
+async function gzipBomb(mib: number): Promise<Uint8Array<ArrayBuffer>> {
+  const zeros = new Uint8Array(1024 * 1024);
+  let left = mib;
+  const source = new ReadableStream<Uint8Array>({
+    pull(c) {
+      if (left-- === 0) return c.close();
+      c.enqueue(zeros);
+    },
+  });
+  return new Uint8Array(
+    await new Response(
+      source.pipeThrough(
+        new CompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>,
+      ),
+    ).arrayBuffer(),
+  );
+}
+
 /** Starts the stand-in on a free loopback port. */
 export function startFakeOry(): FakeOry {
   const state: FakeOry = {
@@ -141,6 +161,13 @@ export function startFakeOry(): FakeOry {
             headers: { "content-type": "application/json", "content-encoding": "gzip" },
           },
         );
+      case "/bomb": {
+        // 256 MiB of zeros, gzip-compressed to a few hundred KiB, served as JSON.
+        bomb ??= await gzipBomb(256);
+        return new Response(bomb, {
+          headers: { "content-type": "application/json", "content-encoding": "gzip" },
+        });
+      }
       case "/welcome":
         return new Response(null, { status: 303, headers: { location: `${self}/ui/welcome` } });
       case "/self-service/logout": {

@@ -8,6 +8,8 @@ export interface TestApp {
   readonly origin: string;
   /** Bytes the last upload delivered, and whether it ended cleanly. */
   readonly uploads: { bytes: number; complete: boolean }[];
+  /** Every request path the app received. */
+  readonly seen: string[];
   close(): Promise<void>;
 }
 
@@ -16,6 +18,7 @@ const CHUNK = new Uint8Array(64 * 1024).map((_, i) => i % 251);
 /** Starts the test app on a free loopback port. */
 export function startTestApp(): TestApp {
   const uploads: { bytes: number; complete: boolean }[] = [];
+  const seen: string[] = [];
   const server: Deno.HttpServer<Deno.NetAddr> = Deno.serve({
     hostname: "127.0.0.1",
     port: 0,
@@ -23,7 +26,22 @@ export function startTestApp(): TestApp {
   }, async (req): Promise<Response> => {
     const url = new URL(req.url);
     const origin: string = `http://127.0.0.1:${server.addr.port}`;
+    seen.push(url.pathname);
     switch (url.pathname) {
+      case "/die": {
+        // Promises 1 MiB, sends 64 KiB, then fails: the connection is cut mid-body.
+        let sent = false;
+        return new Response(
+          new ReadableStream<Uint8Array>({
+            pull(c) {
+              if (sent) return c.error(new Error("app died"));
+              sent = true;
+              c.enqueue(CHUNK);
+            },
+          }),
+          { headers: { "content-length": String(1024 * 1024) } },
+        );
+      }
       case "/redirect":
         return new Response(null, {
           status: 302,
@@ -132,6 +150,7 @@ export function startTestApp(): TestApp {
     port: server.addr.port,
     origin: `http://127.0.0.1:${server.addr.port}`,
     uploads,
+    seen,
     close: () => server.shutdown(),
   };
 }

@@ -87,6 +87,15 @@ Deno.test("parseConfig() reads flags and environment", async (t) => {
     );
     assertEquals(c.defaultRedirectUrl.href, "https://example.org/welcome");
   });
+  await t.step("--default-redirect-url may point at the app or an allowed origin", () => {
+    const c = parseConfig(input({}, {
+      defaultRedirectUrl: "https://www.example.org/hi",
+      allowedCorsOrigins: ["https://*.example.org"],
+    }));
+    assertEquals(c.defaultRedirectUrl.href, "https://www.example.org/hi");
+    const app = parseConfig(input({}, { defaultRedirectUrl: "http://localhost:3000/x" }));
+    assertEquals(app.defaultRedirectUrl.href, "http://localhost:3000/x");
+  });
   await t.step("ORY_RATE_LIMIT_HEADER becomes the rate-limit action", () => {
     assertEquals(
       parseConfig(input({ env: { ORY_RATE_LIMIT_HEADER: "skip" } })).rateLimitAction,
@@ -175,6 +184,11 @@ Deno.test("parseConfig() refuses bad input with one clear line", async (t) => {
       "header injection in CORS headers",
       input({}, { additionalCorsHeaders: ["x\r\ny"] }),
       /not a header name/,
+    ],
+    [
+      "an open redirect in --default-redirect-url",
+      input({}, { defaultRedirectUrl: "https://evil.example/" }),
+      /must be on the publish URL, the application, or an --allowed-cors-origins origin/,
     ],
   ];
   for (const [name, given, re] of cases) {

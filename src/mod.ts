@@ -1,12 +1,14 @@
 /**
  * orygate as a library: build a validated {@linkcode Config} with {@linkcode parseConfig} and
- * serve the handler from {@linkcode createProxyHandler} in your own `Deno.serve` (or any
- * server that takes `(Request) => Promise<Response>`). The command line lives at
- * `@orygate/cli/cli`.
+ * serve the handler from {@linkcode createOrygateHandler} (the proxy with session → JWT,
+ * protection and `/.ory/jwks.json`, exactly as `orygate proxy` serves it) in your own
+ * `Deno.serve` or any server that takes `(Request) => Promise<Response>`.
+ * {@linkcode createProxyHandler} is the bare engine without sessions. The command line lives
+ * at `@orygate/cli/cli`.
  *
  * @example Embedding the proxy in `Deno.serve`
  * ```ts
- * import { createProxyHandler, parseConfig } from "@orygate/cli";
+ * import { createOrygateHandler, parseConfig } from "@orygate/cli";
  *
  * const config = parseConfig({
  *   command: "proxy",
@@ -14,7 +16,7 @@
  *   options: { sdkUrl: "https://demo.projects.oryapis.com", port: "4000", quiet: true },
  *   env: {},
  * });
- * const handler = createProxyHandler(config);
+ * const handler = await createOrygateHandler(config);
  * const server = Deno.serve(
  *   { hostname: "127.0.0.1", port: 0, onListen() {} },
  *   (req, info) => handler(req, info),
@@ -27,6 +29,7 @@
  * @module
  */
 
+export { createOrygateHandler, type OrygateHandlerDeps } from "./create_handler.ts";
 export {
   type AppRequestGate,
   type BuiltinRoutes,

@@ -9,13 +9,12 @@
  * ```
  */
 import type { Config } from "../config/config.ts";
-import { createProxyHandler } from "../proxy/handler.ts";
+import { createOrygateHandler } from "../create_handler.ts";
 import { openBrowser } from "../runtime/open_browser.ts";
 import { listen } from "../server/listen.ts";
 import type { Logger } from "../server/logger.ts";
 import { VERSION } from "../version.ts";
 import { readyBanner } from "./banner.ts";
-import { createSessionFeatures } from "../session/features.ts";
 
 /** What {@linkcode runEngine} needs besides the config. */
 export interface EngineOptions {
@@ -38,13 +37,7 @@ export async function runEngine(config: Config, options: EngineOptions): Promise
   };
   globalThis.addEventListener("error", onUncaught);
   globalThis.addEventListener("unhandledrejection", onUncaught);
-  const session = await createSessionFeatures(config, { logger });
-  const handler = createProxyHandler(config, {
-    logger,
-    gate: session?.gate,
-    routes: session?.routes,
-    observeOry: session?.observeOry,
-  });
+  const handler = await createOrygateHandler(config, { logger });
   const server = listen(handler, {
     port: config.port,
     hostname: config.hostname,

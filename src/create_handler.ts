@@ -1,0 +1,42 @@
+/**
+ * The whole engine as one handler: the proxy plus, when the config asks for them, session →
+ * JWT, path protection and the JWKS routes. This is what `orygate proxy` serves, and what an
+ * embedding program should use.
+ *
+ * @example
+ * ```ts ignore
+ * import { createOrygateHandler } from "./create_handler.ts";
+ * const handler = await createOrygateHandler(config);
+ * Deno.serve({ port: config.port }, handler);
+ * ```
+ */
+import type { Config } from "./config/config.ts";
+import { createProxyHandler, type ProxyHandler } from "./proxy/handler.ts";
+import type { UpstreamClient } from "./proxy/upstream.ts";
+import { createLogger, type Logger } from "./server/logger.ts";
+import { createSessionFeatures } from "./session/features.ts";
+
+/** Effects for {@linkcode createOrygateHandler}; all optional. */
+export interface OrygateHandlerDeps {
+  readonly logger?: Logger;
+  /** Used for Ory's whoami. */
+  readonly fetch?: typeof fetch;
+  /** Sends proxied requests upstream. */
+  readonly client?: UpstreamClient;
+}
+
+/** Builds the handler; loads or creates the signing keys (`--jwks`) when JWTs are on. */
+export async function createOrygateHandler(
+  config: Config,
+  deps: OrygateHandlerDeps = {},
+): Promise<ProxyHandler> {
+  const logger = deps.logger ?? createLogger(config.logLevel);
+  const session = await createSessionFeatures(config, { logger, fetch: deps.fetch });
+  return createProxyHandler(config, {
+    logger,
+    client: deps.client,
+    gate: session?.gate,
+    routes: session?.routes,
+    observeOry: session?.observeOry,
+  });
+}

@@ -50,6 +50,21 @@ export async function memoryOf(pid: number): Promise<{ peak: number; current: nu
   return { peak: kb("VmHWM"), current: kb("VmRSS") };
 }
 
+async function waitForPort(port: number, exited: Promise<unknown>): Promise<void> {
+  let done = false;
+  exited.then(() => (done = true));
+  while (!done) {
+    try {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      conn.close();
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  await new Promise<never>(() => {});
+}
+
 /** Runs the CLI to completion (for commands that exit by themselves). */
 export async function runCliOnce(
   args: string[],
@@ -102,7 +117,15 @@ export async function startCli(
     exited.finally(() => clearTimeout(t));
     ready.finally(() => clearTimeout(t));
   });
-  const first = await Promise.race([ready.then(() => "ready" as const), exited, timeout]);
+  // With --quiet there is no banner: then the port accepting connections means ready.
+  const quiet = args.includes("--quiet");
+  const listening = quiet ? waitForPort(port, exited) : new Promise<never>(() => {});
+  const first = await Promise.race([
+    ready.then(() => "ready" as const),
+    listening.then(() => "ready" as const),
+    exited,
+    timeout,
+  ]);
   if (first !== "ready") {
     if (first === "timeout") child.kill("SIGKILL");
     await exited;

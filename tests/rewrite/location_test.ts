@@ -1,15 +1,7 @@
 import { rewriteLocation } from "../../src/rewrite/location.ts";
-import { urlMapping } from "../../src/rewrite/url_map.ts";
 import { assertEquals } from "../_support/assert.ts";
+import { mappings, welcome } from "./_fixtures.ts";
 
-const publish = new URL("http://localhost:4000");
-const ory = new URL("https://x.projects.oryapis.com");
-const app = new URL("http://127.0.0.1:3000");
-const mappings = [urlMapping(ory, publish, "/.ory"), urlMapping(app, publish)];
-const welcome = {
-  href: "http://localhost:4000/.ory/ui/welcome",
-  defaultRedirect: "http://localhost:4000/",
-};
 const fromOry = {
   requestUrl: new URL("https://x.projects.oryapis.com/self-service/login/browser"),
   mappings,

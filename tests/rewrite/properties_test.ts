@@ -7,17 +7,10 @@ import fc from "fast-check";
 import { createBodyRewriter } from "../../src/rewrite/body.ts";
 import { rewriteLocation } from "../../src/rewrite/location.ts";
 import { rewriteSetCookie } from "../../src/rewrite/set_cookie.ts";
-import { mapUrl, urlMapping } from "../../src/rewrite/url_map.ts";
+import { mapUrl } from "../../src/rewrite/url_map.ts";
 import { assert } from "../_support/assert.ts";
+import { mappings, welcome } from "./_fixtures.ts";
 
-const publish = new URL("http://localhost:4000");
-const ory = new URL("https://x.projects.oryapis.com");
-const app = new URL("http://127.0.0.1:3000");
-const mappings = [urlMapping(ory, publish, "/.ory"), urlMapping(app, publish)];
-const welcome = {
-  href: "http://localhost:4000/.ory/ui/welcome",
-  defaultRedirect: "http://localhost:4000/",
-};
 const CONTROL = /[\r\n\0]/;
 const RUNS = { numRuns: 2000 };
 

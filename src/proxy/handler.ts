@@ -19,7 +19,7 @@ import { urlMapping } from "../rewrite/url_map.ts";
 import { createLogger, type Logger } from "../server/logger.ts";
 import { DECODABLE_ENCODINGS } from "./decode_body.ts";
 import { modifyResponse } from "./modify_response.ts";
-import { createNodeHttpClient } from "./node_http_client.ts";
+import { createH1Client } from "./h1_client.ts";
 import type { UpstreamClient } from "./upstream.ts";
 import { buildUpstreamHeaders } from "./upstream_headers.ts";
 import { bridgeWebSocket, isWebSocketUpgrade } from "./websocket.ts";
@@ -39,7 +39,7 @@ export type BuiltinRoutes = ReadonlyMap<string, (req: Request) => Response | Pro
 
 /** Injected effects and extensions. */
 export interface ProxyHandlerDeps {
-  /** Sends requests upstream. Default: a pooled `node:http` client. */
+  /** Sends requests upstream. Default: the pooled HTTP/1.1 client (`h1_client.ts`). */
   readonly client?: UpstreamClient;
   readonly logger?: Logger;
   /** Session → JWT and path protection for application requests. */
@@ -82,11 +82,17 @@ function checkLimits(req: Request, url: URL): Response | undefined {
   }
   let bytes = 0;
   let count = 0;
-  for (const [name, value] of req.headers) {
+  req.headers.forEach((value, name) => {
     bytes += name.length + value.length + 4;
-    if (++count > MAX_HEADER_COUNT || bytes > MAX_HEADER_BYTES) {
-      return new Response("orygate: the request headers are too large\n", { status: 431 });
-    }
+    count++;
+  });
+  if (count > MAX_HEADER_COUNT || bytes > MAX_HEADER_BYTES) {
+    return new Response("orygate: the request headers are too large\n", { status: 431 });
+  }
+  // Repeated Content-Length headers arrive joined ("5, 5"): never forward an ambiguous length.
+  const length = req.headers.get("content-length");
+  if (length !== null && !/^\d+$/.test(length)) {
+    return new Response("orygate: invalid Content-Length\n", { status: 400 });
   }
   return undefined;
 }
@@ -94,7 +100,7 @@ function checkLimits(req: Request, url: URL): Response | undefined {
 /** Creates the handler for `config`. */
 export function createProxyHandler(config: Config, deps: ProxyHandlerDeps = {}): ProxyHandler {
   const logger = deps.logger ?? createLogger(config.logLevel);
-  const ownClient = deps.client === undefined ? createNodeHttpClient() : undefined;
+  const ownClient = deps.client === undefined ? createH1Client() : undefined;
   const client = deps.client ?? ownClient!;
   const routes = deps.routes ?? new Map();
   const publish = config.publishUrl;

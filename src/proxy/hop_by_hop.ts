@@ -26,14 +26,21 @@ export const HOP_BY_HOP_HEADERS: readonly string[] = [
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
+const HOP_SET: ReadonlySet<string> = new Set(HOP_BY_HOP_HEADERS);
+
 /** Removes hop-by-hop headers (and those listed in `Connection`) from `headers` in place. */
 export function removeHopByHop(headers: Headers): void {
-  const connection = headers.get("connection");
-  if (connection !== null) {
-    for (const name of connection.split(",")) {
-      const trimmed = name.trim();
-      if (TOKEN.test(trimmed)) headers.delete(trimmed);
+  // One scan finds what to drop; most responses carry none, so nothing is deleted at all.
+  let doomed: string[] | undefined;
+  headers.forEach((value, name) => {
+    if (!HOP_SET.has(name)) return;
+    (doomed ??= []).push(name);
+    if (name === "connection") {
+      for (const listed of value.split(",")) {
+        const trimmed = listed.trim();
+        if (TOKEN.test(trimmed)) doomed.push(trimmed);
+      }
     }
-  }
-  for (const name of HOP_BY_HOP_HEADERS) headers.delete(name);
+  });
+  if (doomed !== undefined) { for (const name of doomed) headers.delete(name); }
 }

@@ -17,7 +17,7 @@
  * h.has("ory-base-url-rewrite"); // false
  * ```
  */
-import { removeHopByHop } from "./hop_by_hop.ts";
+import { HOP_BY_HOP_HEADERS } from "./hop_by_hop.ts";
 import { ORY_CONTROL_HEADERS } from "./ory_headers.ts";
 
 /** What {@linkcode buildUpstreamHeaders} needs. */
@@ -31,15 +31,33 @@ export interface UpstreamHeaderOptions {
 
 /** Returns a new `Headers` for the upstream request. */
 export function buildUpstreamHeaders(req: Request, options: UpstreamHeaderOptions): Headers {
-  const headers = new Headers(req.headers);
-  removeHopByHop(headers);
-  for (const name of ORY_CONTROL_HEADERS) headers.delete(name);
+  // One pass over the client's headers (copying, then deleting a dozen names, cost several
+  // times more per request). Headers named by `Connection` are hop-by-hop too.
+  const listed = req.headers.get("connection");
+  const extra = listed === null ? undefined : new Set(
+    listed.split(",").map((n) => n.trim().toLowerCase()).filter((n) => n !== ""),
+  );
+  const headers = new Headers();
+  let forwardedFor: string | undefined;
+  req.headers.forEach((value, name) => {
+    if (DROPPED.has(name) || extra?.has(name)) return;
+    if (name === "x-forwarded-for") forwardedFor = value;
+    else headers.append(name, value);
+  });
   headers.set("host", options.host);
-  if (options.clientIp !== undefined) {
-    const prior = headers.get("x-forwarded-for");
-    headers.set("x-forwarded-for", prior ? `${prior}, ${options.clientIp}` : options.clientIp);
-  }
+  const ip = options.clientIp;
+  const chain = ip === undefined ? forwardedFor : forwardedFor ? `${forwardedFor}, ${ip}` : ip;
+  if (chain !== undefined) headers.set("x-forwarded-for", chain);
   headers.set("x-forwarded-host", options.publishUrl.host);
   headers.set("x-forwarded-proto", options.publishUrl.protocol.slice(0, -1));
   return headers;
 }
+
+/** Never copied upstream: hop-by-hop, Ory's control headers, and the ones set here. */
+const DROPPED: ReadonlySet<string> = new Set([
+  ...HOP_BY_HOP_HEADERS,
+  ...ORY_CONTROL_HEADERS,
+  "host",
+  "x-forwarded-host",
+  "x-forwarded-proto",
+]);

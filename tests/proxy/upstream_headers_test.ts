@@ -1,0 +1,60 @@
+import { buildUpstreamHeaders } from "../../src/proxy/upstream_headers.ts";
+import { assertEquals } from "../_support/assert.ts";
+
+const publishUrl = new URL("https://app.example.org");
+
+Deno.test("buildUpstreamHeaders()", async (t) => {
+  const req = new Request("http://localhost:4000/x", {
+    headers: {
+      host: "evil.example",
+      connection: "keep-alive, x-hop",
+      "x-hop": "1",
+      te: "trailers",
+      "ory-base-url-rewrite": "https://evil.example",
+      "ory-base-url-rewrite-token": "stolen",
+      "x-forwarded-host": "evil.example",
+      "x-forwarded-proto": "gopher",
+      "x-forwarded-for": "10.0.0.1",
+      cookie: "a=1",
+      accept: "text/html",
+    },
+  });
+  const h = buildUpstreamHeaders(req, {
+    host: "127.0.0.1:3000",
+    clientIp: "127.0.0.1",
+    publishUrl,
+  });
+  await t.step("keeps end-to-end headers", () => {
+    assertEquals([h.get("cookie"), h.get("accept")], ["a=1", "text/html"]);
+  });
+  await t.step("drops hop-by-hop, Connection-listed and Ory control headers", () => {
+    for (
+      const name of [
+        "connection",
+        "x-hop",
+        "te",
+        "ory-base-url-rewrite",
+        "ory-base-url-rewrite-token",
+      ]
+    ) {
+      assertEquals(h.has(name), false, name);
+    }
+  });
+  await t.step(
+    "sets Host and X-Forwarded-* from the publish URL, appends the client to the chain",
+    () => {
+      assertEquals(h.get("host"), "127.0.0.1:3000");
+      assertEquals(h.get("x-forwarded-host"), "app.example.org");
+      assertEquals(h.get("x-forwarded-proto"), "https");
+      assertEquals(h.get("x-forwarded-for"), "10.0.0.1, 127.0.0.1");
+    },
+  );
+  await t.step("without a prior chain X-Forwarded-For is the client", () => {
+    const plain = buildUpstreamHeaders(new Request("http://localhost:4000/"), {
+      host: "h",
+      clientIp: "::1",
+      publishUrl,
+    });
+    assertEquals(plain.get("x-forwarded-for"), "::1");
+  });
+});

@@ -12,6 +12,7 @@ import { type LocationRewrite, rewriteLocation } from "../rewrite/location.ts";
 import { rewriteSetCookie, type SetCookieRewrite } from "../rewrite/set_cookie.ts";
 import { isRewritableType } from "../rewrite/body.ts";
 import { canDecode, readDecodedText } from "./decode_body.ts";
+import { wholeBody } from "./h1_client.ts";
 import { removeHopByHop } from "./hop_by_hop.ts";
 import type { UpstreamResponse } from "./upstream.ts";
 
@@ -42,7 +43,9 @@ export async function modifyResponse(
     for (const c of cookies) headers.append("set-cookie", rewriteSetCookie(c, options.cookies));
   }
 
-  let body: BodyInit | null = upstream.body;
+  // A small body that arrived whole with its head goes on as bytes: Deno.serve sends bytes far
+  // more cheaply than a stream (tens of microseconds per request).
+  let body: BodyInit | null = wholeBody(upstream.body) ?? upstream.body;
   const contentEncoding = headers.get("content-encoding");
   if (
     options.rewriteBody !== undefined && upstream.body !== null &&

@@ -6,17 +6,15 @@
  * of it with an `upstream { keepalive 64; }` block, the baseline. Then, in front of the same
  * upstream, it runs:
  *
- * - `cli`: the real `orygate proxy` command, as shipped (its default upstream client);
- * - `node` and `h1`: `scripts/_bench_proxy.ts`, the same engine with the upstream client picked
- *   by `ORYGATE_UPSTREAM_CLIENT` (node:http or the HTTP/1.1 client of `src/proxy/h1_client.ts`);
- * - `h1-bytes`: an experiment, h1 with small bodies handed on as bytes (see `_bench_proxy.ts`).
+ * - `cli`: the real `orygate proxy` command, as shipped. (The node:http client it replaced was
+ *   compared here before; its figures are in docs/performance.md.)
  *
  * Scenarios: (a) anonymous requests, `wrk -t1 -c32`; `download`: 1 GiB through the proxy with
  * curl, MB/s and the proxy's peak RSS (VmHWM). Each proxy runs in a fresh process per scenario.
  * Results print as a table and go to `bench-results/<timestamp>.json`.
  *
  * Flags: `--duration 10s` (wrk), `--rounds 1` (median over rounds),
- * `--targets cli,node,h1,h1-bytes`, `--scenarios a,download`.
+ * `--targets cli`, `--scenarios a,download`.
  *
  * Besides requests/s the table shows the proxy's CPU time per request (all its threads, from
  * /proc): on a shared machine it moves less than throughput does.
@@ -34,8 +32,8 @@ interface Options {
   readonly scenarios: readonly string[];
 }
 
-type ProxyKind = "cli" | "node" | "h1" | "h1-bytes";
-const ALL_TARGETS: readonly ProxyKind[] = ["cli", "node", "h1", "h1-bytes"];
+type ProxyKind = "cli";
+const ALL_TARGETS: readonly ProxyKind[] = ["cli"];
 
 function parseOptions(args: readonly string[]): Options {
   const get = (name: string) => {
@@ -200,35 +198,28 @@ interface Proxy {
 
 const TARGET_LABEL: Record<ProxyKind | "nginx", string> = {
   nginx: "nginx proxy_pass",
-  cli: "orygate CLI (default client)",
-  node: "orygate, node:http client",
-  h1: "orygate, h1 client",
-  "h1-bytes": "orygate, h1 + byte bodies (exp.)",
+  cli: "orygate CLI",
 };
 
 async function startProxy(kind: ProxyKind, upstreamUrl: string): Promise<Proxy> {
   const port = await freePort();
   const sdkUrl = `http://127.0.0.1:${await freePort()}`; // nothing listens: anonymous only
-  const args = kind === "cli"
-    ? [
-      "run",
-      "-A",
-      `${ROOT}src/main.ts`,
-      "proxy",
-      upstreamUrl,
-      "--sdk-url",
-      sdkUrl,
-      "--port",
-      String(port),
-      "--host",
-      "127.0.0.1",
-      "--quiet",
-    ]
-    : ["run", "-A", `${ROOT}scripts/_bench_proxy.ts`, upstreamUrl, sdkUrl, String(port)];
-  const env: Record<string, string> = kind === "cli" ? {} : { ORYGATE_UPSTREAM_CLIENT: kind };
+  const args = [
+    "run",
+    "-A",
+    `${ROOT}src/main.ts`,
+    "proxy",
+    upstreamUrl,
+    "--sdk-url",
+    sdkUrl,
+    "--port",
+    String(port),
+    "--host",
+    "127.0.0.1",
+    "--quiet",
+  ];
   const child = new Deno.Command(DENO, {
     args,
-    env,
     cwd: ROOT,
     stdout: "null",
     stderr: "inherit",
@@ -373,8 +364,7 @@ const bigDownload: Scenario = {
       target: "nginx",
       mbPerSec: direct.bytes / direct.seconds / 1e6,
     });
-    // A 1 GiB body is never read whole with its head: h1-bytes would repeat h1.
-    for (const kind of ctx.options.targets.filter((k) => k !== "h1-bytes")) {
+    for (const kind of ctx.options.targets) {
       rows.push(
         await withProxy(kind, ctx, async (proxy) => {
           const idle = await memory(proxy.pid);

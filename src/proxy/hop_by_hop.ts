@@ -28,6 +28,16 @@ const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 const HOP_SET: ReadonlySet<string> = new Set(HOP_BY_HOP_HEADERS);
 
+/** The header names a `Connection` value lists (lower-cased; invalid names skipped). */
+export function connectionListed(value: string): string[] {
+  const names: string[] = [];
+  for (const listed of value.split(",")) {
+    const trimmed = listed.trim();
+    if (TOKEN.test(trimmed)) names.push(trimmed.toLowerCase());
+  }
+  return names;
+}
+
 /** Removes hop-by-hop headers (and those listed in `Connection`) from `headers` in place. */
 export function removeHopByHop(headers: Headers): void {
   // One scan finds what to drop; most responses carry none, so nothing is deleted at all.
@@ -35,12 +45,7 @@ export function removeHopByHop(headers: Headers): void {
   headers.forEach((value, name) => {
     if (!HOP_SET.has(name)) return;
     (doomed ??= []).push(name);
-    if (name === "connection") {
-      for (const listed of value.split(",")) {
-        const trimmed = listed.trim();
-        if (TOKEN.test(trimmed)) doomed.push(trimmed);
-      }
-    }
+    if (name === "connection") doomed.push(...connectionListed(value));
   });
   if (doomed !== undefined) { for (const name of doomed) headers.delete(name); }
 }

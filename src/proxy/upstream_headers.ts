@@ -17,7 +17,7 @@
  * h.has("ory-base-url-rewrite"); // false
  * ```
  */
-import { HOP_BY_HOP_HEADERS } from "./hop_by_hop.ts";
+import { connectionListed, HOP_BY_HOP_HEADERS } from "./hop_by_hop.ts";
 import { ORY_CONTROL_HEADERS } from "./ory_headers.ts";
 
 /** What {@linkcode buildUpstreamHeaders} needs. */
@@ -34,9 +34,7 @@ export function buildUpstreamHeaders(req: Request, options: UpstreamHeaderOption
   // One pass over the client's headers (copying, then deleting a dozen names, cost several
   // times more per request). Headers named by `Connection` are hop-by-hop too.
   const listed = req.headers.get("connection");
-  const extra = listed === null ? undefined : new Set(
-    listed.split(",").map((n) => n.trim().toLowerCase()).filter((n) => n !== ""),
-  );
+  const extra = listed === null ? undefined : new Set(connectionListed(listed));
   const headers = new Headers();
   let forwardedFor: string | undefined;
   req.headers.forEach((value, name) => {

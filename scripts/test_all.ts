@@ -10,26 +10,35 @@
 const ROOT = new URL("../", import.meta.url).pathname;
 const deno = Deno.execPath();
 
-async function step(name: string, cmd: string, args: string[], capture = false): Promise<string> {
+/** Runs a command from the project root, echoing its output; returns its exit code and stdout. */
+async function run(
+  name: string,
+  cmd: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; text: string }> {
   console.error(`\n== ${name}: ${[cmd, ...args].join(" ")}`);
   const child = new Deno.Command(cmd, {
     args,
     cwd: ROOT,
-    stdout: capture ? "piped" : "inherit",
+    env,
+    stdout: "piped",
     stderr: "inherit",
     stdin: "null",
   }).spawn();
   let text = "";
-  if (capture) {
-    const decoder = new TextDecoder();
-    for await (const chunk of child.stdout) {
-      const s = decoder.decode(chunk, { stream: true });
-      text += s;
-      await Deno.stdout.write(chunk);
-    }
+  const decoder = new TextDecoder();
+  for await (const chunk of child.stdout) {
+    text += decoder.decode(chunk, { stream: true });
+    await Deno.stdout.write(chunk);
   }
-  const { code } = await child.status;
-  if (code !== 0 && !capture) {
+  return { code: (await child.status).code, text };
+}
+
+/** Like {@linkcode run}, but a failure ends the gate with one failed count. */
+async function step(name: string, cmd: string, args: string[]): Promise<string> {
+  const { code, text } = await run(name, cmd, args);
+  if (code !== 0) {
     console.error(`\n${name} failed (exit ${code})`);
     console.log("orygate: 0 passed, 1 failed");
     Deno.exit(1);
@@ -42,7 +51,7 @@ await step("lint", deno, ["lint"]);
 await step("type-check", deno, ["check", "src/", "tests/", "scripts/", "examples/"]);
 
 const kratos =
-  (await step("Ory Kratos (build once, then cached)", "bash", ["scripts/kratos/build.sh"], true))
+  (await step("Ory Kratos (build once, then cached)", "bash", ["scripts/kratos/build.sh"]))
     .trim()
     .split("\n").at(-1)!;
 const chromium = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
@@ -57,22 +66,12 @@ try {
   Deno.exit(1);
 }
 
-console.error(`\n== tests (Kratos: ${kratos}, Chromium: ${chromium})`);
-const child = new Deno.Command(deno, {
-  args: ["test", "-A", "--parallel", "tests/"],
-  cwd: ROOT,
-  env: { KRATOS_BIN: kratos, NO_COLOR: "1" },
-  stdout: "piped",
-  stderr: "inherit",
-  stdin: "null",
-}).spawn();
-let out = "";
-const decoder = new TextDecoder();
-for await (const chunk of child.stdout) {
-  out += decoder.decode(chunk, { stream: true });
-  await Deno.stdout.write(chunk);
-}
-const { code } = await child.status;
+const { code, text: out } = await run(
+  `tests (Kratos: ${kratos}, Chromium: ${chromium})`,
+  deno,
+  ["test", "-A", "--parallel", "tests/"],
+  { KRATOS_BIN: kratos, NO_COLOR: "1" },
+);
 const summary = /(ok|FAILED) \| (\d+) passed(?: \((\d+) steps\))? \| (\d+) failed/.exec(out);
 const passed = Number(summary?.[2] ?? 0);
 const failed = Number(summary?.[4] ?? (code === 0 ? 0 : 1));

@@ -13,7 +13,9 @@
 import type { KeySet } from "./keys.ts";
 
 /** Returns a handler answering with the public JWK Set (never a private member). */
-export function createJwksRoute(keySet: KeySet): (req: Request) => Response {
+export function createJwksRoute(
+  keySet: KeySet,
+): (req: { readonly method: string; readonly headers: Headers }) => Response {
   const body = JSON.stringify({ keys: keySet.keys.map((k) => k.publicJwk) });
   let hash = 0;
   for (let i = 0; i < body.length; i++) hash = (hash * 31 + body.charCodeAt(i)) | 0;

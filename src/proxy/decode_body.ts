@@ -50,15 +50,20 @@ function codings(contentEncoding: string | null): string[] {
 
 /** Decodes `body` per `contentEncoding` and returns it as text; throws ERR_BODY_TOO_LARGE. */
 export async function readDecodedText(
-  body: ReadableStream<Uint8Array>,
+  body: Uint8Array | ReadableStream<Uint8Array>,
   contentEncoding: string | null,
   maxBytes: number,
 ): Promise<string> {
-  let stream = body;
+  const decodings = codings(contentEncoding);
+  if (body instanceof Uint8Array && decodings.length === 0) {
+    if (body.byteLength > maxBytes) throw tooLarge(maxBytes);
+    return new TextDecoder().decode(body);
+  }
+  let stream = body instanceof Uint8Array ? ReadableStream.from([body]) : body;
   // Codings are listed in the order they were applied: undo them from last to first. Input
   // goes to each decoder in small slices: 4 KiB of deflated zeros inflate to ~4 MiB, so the
   // cap below is checked after every few MiB, not after one 64 KiB chunk became 64 MiB.
-  for (const coding of codings(contentEncoding).reverse()) {
+  for (const coding of decodings.reverse()) {
     stream = stream.pipeThrough(slices(SLICE_BYTES)).pipeThrough(
       new DecompressionStream(FORMATS[coding]) as unknown as TransformStream<
         Uint8Array,
@@ -76,10 +81,7 @@ export async function readDecodedText(
       size += value.byteLength;
       if (size > maxBytes) {
         await reader.cancel().catch(() => {});
-        throw new OrygateError(
-          "ERR_BODY_TOO_LARGE",
-          `the decoded body is larger than the ${maxBytes}-byte rewrite limit (--max-rewrite-size)`,
-        );
+        throw tooLarge(maxBytes);
       }
       chunks.push(value);
     }
@@ -93,4 +95,11 @@ export async function readDecodedText(
     offset += c.byteLength;
   }
   return new TextDecoder().decode(all);
+}
+
+function tooLarge(maxBytes: number): OrygateError {
+  return new OrygateError(
+    "ERR_BODY_TOO_LARGE",
+    `the decoded body is larger than the ${maxBytes}-byte rewrite limit (--max-rewrite-size)`,
+  );
 }

@@ -8,7 +8,11 @@
  * (RFC 9112: a malformed answer is a 502, never guessed at), streams bodies both ways with
  * backpressure, and keeps the hot path lean: the request head is built as one string and
  * encoded into a per-connection buffer for a single write, each connection reads into one
- * reused buffer, and timeouts share one coarse timer instead of one timer a request.
+ * reused buffer, a body that arrived whole with its head is handed over as bytes (no stream),
+ * and timeouts share one coarse timer instead of one timer a request.
+ *
+ * A request with `upgrade` (WebSocket) is sent with `Connection: upgrade`; a 101 answer hands
+ * the connection to the caller, who joins it with the client's.
  *
  * A connection goes back to its pool only after the whole response was read and both sides
  * allow reuse. While idle it keeps a read pending, so an upstream closing it is noticed at
@@ -29,7 +33,7 @@
  *   upstream: "application",
  *   timeoutMs: 5000,
  * });
- * console.log(res.status, await new Response(res.body).text()); // 200 "hi"
+ * console.log(res.status, await new Response(res.body as BodyInit).text()); // 200 "hi"
  * client.close();
  * await server.shutdown();
  * ```
@@ -70,41 +74,6 @@ export function createH1Client(options: H1ClientOptions = {}): H1Client {
   const client = ((request: UpstreamRequest) => new Exchange(state, request).promise) as H1Client;
   client.close = () => state.close();
   return client;
-}
-
-/** Bodies read whole together with their head, by the stream handed out for them. */
-const wholeBodies = new WeakMap<ReadableStream<Uint8Array>, Uint8Array<ArrayBuffer>>();
-
-/**
- * The complete body behind `body` when an {@linkcode H1Client} read it together with the
- * response head (small responses), else undefined. A caller may answer with these bytes
- * instead of the stream (`Deno.serve` sends a byte body with far less work than a stream),
- * and then leaves the stream unread; the connection is already back in its pool either way.
- *
- * @example
- * ```ts
- * import { createH1Client, wholeBody } from "./h1_client.ts";
- * const server = Deno.serve({ port: 0, onListen() {} }, () => new Response("small"));
- * const client = createH1Client();
- * const res = await client({
- *   url: new URL(`http://127.0.0.1:${server.addr.port}/`),
- *   method: "GET",
- *   headers: new Headers(),
- *   body: null,
- *   signal: new AbortController().signal,
- *   upstream: "application",
- *   timeoutMs: 5000,
- * });
- * const answer = new Response(wholeBody(res.body) ?? res.body, { status: res.status });
- * console.log(await answer.text()); // "small"
- * client.close();
- * await server.shutdown();
- * ```
- */
-export function wholeBody(
-  body: ReadableStream<Uint8Array> | null,
-): Uint8Array<ArrayBuffer> | undefined {
-  return body === null ? undefined : wholeBodies.get(body);
 }
 
 /** Read buffer per connection; a response head (with any 1xx before it) must fit in it. */
@@ -370,6 +339,11 @@ class Connection {
     if (this.idle) this.destroy();
   };
 
+  /** Gives up the socket without closing it (after an upgrade); the buffer is left unused. */
+  detach(): void {
+    this.closed = true;
+  }
+
   destroy(reason?: unknown): void {
     if (this.closed) return;
     this.closed = true;
@@ -535,6 +509,11 @@ class Exchange implements EventListenerObject {
       head += name + ": " + value + "\r\n";
     });
     if (!host) head += "host: " + url.host + "\r\n";
+    if (req.upgrade !== undefined) {
+      head += "connection: upgrade\r\nupgrade: " + req.upgrade + "\r\n\r\n";
+      this.#head = head;
+      return;
+    }
     if (contentLength !== undefined) {
       const n = parseDecimal(contentLength, 0, contentLength.length);
       if (n < 0) {
@@ -624,7 +603,10 @@ class Exchange implements EventListenerObject {
       }
       if (head.status >= 200) break;
       if (head.status === 101) {
-        throw new Violation("switched protocols (101), which only WebSocket routes support");
+        if (req.upgrade === undefined) {
+          throw new Violation("switched protocols (101) without being asked to");
+        }
+        return this.#upgraded(c, head);
       }
       // Other 1xx (100 Continue, 103 Early Hints): interim, the real answer follows.
     }
@@ -637,16 +619,15 @@ class Exchange implements EventListenerObject {
     else if (head.contentLength >= 0) {
       mode = head.contentLength === 0 ? BodyMode.None : BodyMode.Length;
     } else mode = BodyMode.Close;
-    this.#reusable = head.keepAlive && mode !== BodyMode.Close;
+    this.#reusable = head.keepAlive && mode !== BodyMode.Close && req.upgrade === undefined;
 
-    let body: ReadableStream<Uint8Array> | null = null;
+    let body: Uint8Array<ArrayBuffer> | ReadableStream<Uint8Array> | null = null;
     if (mode !== BodyMode.None) {
       const source = new BodySource(this, c, mode, head.contentLength);
       // A body already read with the head (small responses) needs no more of the connection.
       const first = source.drain();
       if (source.done) {
-        body = new ReadableStream(new OneShot(first));
-        wholeBodies.set(body, first ?? new Uint8Array(0));
+        body = first ?? new Uint8Array(0);
       } else {
         source.first = first;
         this.#source = source;
@@ -656,6 +637,23 @@ class Exchange implements EventListenerObject {
     if (body === null || this.#source === undefined) this.responseEnded();
     this.#settled = true;
     this.#resolve({ status, statusText: head.statusText, headers: head.headers, body });
+  }
+
+  /** Hands the connection over after a 101: it leaves the pool and this exchange for good. */
+  #upgraded(c: Connection, head: ResponseHead): void {
+    this.#state.deadlines.remove(this);
+    this.#unlisten();
+    this.#responseDone = this.#requestDone = true;
+    const leftover = c.buf.slice(c.start, c.end);
+    c.detach();
+    this.#settled = true;
+    this.#resolve({
+      status: 101,
+      statusText: head.statusText,
+      headers: head.headers,
+      body: null,
+      upgraded: { conn: c.conn, leftover },
+    });
   }
 
   /** Streams the request body to `c`: framed by its Content-Length or chunked. */
@@ -845,16 +843,6 @@ class Exchange implements EventListenerObject {
       `the ${upstream} at ${url.origin} could not be reached (${describe(err)})`,
       { cause: err },
     );
-  }
-}
-
-/** A body that was wholly read with its head. */
-class OneShot implements UnderlyingDefaultSource<Uint8Array> {
-  constructor(readonly bytes: Uint8Array<ArrayBuffer> | undefined) {}
-
-  start(controller: ReadableStreamDefaultController<Uint8Array>): void {
-    if (this.bytes !== undefined) controller.enqueue(this.bytes);
-    controller.close();
   }
 }
 

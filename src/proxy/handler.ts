@@ -3,6 +3,11 @@
  * policy decide what to send; the {@linkcode UpstreamClient} sends it; the response is
  * modified on the way back.
  *
+ * The engine works on {@linkcode ProxyRequest}/{@linkcode ProxyResult} (`message.ts`), which
+ * orygate's own HTTP/1.1 server produces and consumes without building web objects;
+ * {@linkcode createProxyHandler} wraps it as a web handler (`Request` → `Response`) for
+ * `Deno.serve` and embedding programs.
+ *
  * @example
  * ```ts ignore
  * import { createProxyHandler } from "./handler.ts";
@@ -20,6 +25,13 @@ import { createLogger, type Logger } from "../server/logger.ts";
 import { DECODABLE_ENCODINGS } from "./decode_body.ts";
 import { modifyResponse } from "./modify_response.ts";
 import { createH1Client } from "./h1_client.ts";
+import {
+  fromResponse,
+  type ProxyRequest,
+  type ProxyResult,
+  textResult,
+  toResponse,
+} from "./message.ts";
 import type { UpstreamClient } from "./upstream.ts";
 import { buildUpstreamHeaders } from "./upstream_headers.ts";
 import { bridgeWebSocket, isWebSocketUpgrade } from "./websocket.ts";
@@ -29,13 +41,22 @@ import { bridgeWebSocket, isWebSocketUpgrade } from "./websocket.ts";
  * set `Authorization` on `headers`, or answer itself (a login redirect, a 401).
  */
 export type AppRequestGate = (
-  req: Request,
+  req: ProxyRequest,
   headers: Headers,
   url: URL,
 ) => Promise<Response | undefined>;
 
 /** Built-in routes answered by the proxy itself (e.g. the JWKS), by exact path. */
-export type BuiltinRoutes = ReadonlyMap<string, (req: Request) => Response | Promise<Response>>;
+export type BuiltinRoutes = ReadonlyMap<
+  string,
+  (req: ProxyRequest) => Response | Promise<Response>
+>;
+
+/** What an Ory response observer sees. */
+export interface ObservedResponse {
+  readonly status: number;
+  readonly headers: Headers;
+}
 
 /** Injected effects and extensions. */
 export interface ProxyHandlerDeps {
@@ -51,21 +72,36 @@ export interface ProxyHandlerDeps {
    * a callback for the response, e.g. to notice logouts passing through.
    */
   readonly observeOry?: (
-    req: Request,
+    req: ProxyRequest,
     path: string,
-  ) => ((res: Response) => void | Promise<void>) | undefined;
+  ) => ((res: ObservedResponse) => void | Promise<void>) | undefined;
 }
 
-/** Connection facts Deno.serve hands to handlers. */
+/** Connection facts from the server (`Deno.serve` hands its handlers the first one). */
 export interface ClientInfo {
   readonly remoteAddr?: { readonly hostname?: string };
+  /**
+   * The server can join an upgraded upstream connection with the client's socket: WebSocket
+   * upgrades are then passed through as bytes (a {@linkcode ProxyResult} with `upgraded`).
+   * Without it they are bridged message by message with `Deno.upgradeWebSocket`.
+   */
+  readonly joinsUpgrades?: boolean;
 }
 
-/** A request handler that can release its pooled connections. */
+/** The engine: answers a request; can release its pooled connections. */
+export interface ProxyEngine {
+  (req: ProxyRequest, info?: ClientInfo): Promise<ProxyResult>;
+  /** Closes idle upstream connections. */
+  close(): void;
+}
+
+/** The engine as a web handler (`Request` → `Response`). */
 export interface ProxyHandler {
   (req: Request, info?: ClientInfo): Promise<Response>;
   /** Closes idle upstream connections. */
   close(): void;
+  /** The engine underneath, for servers that speak {@linkcode ProxyResult}. */
+  readonly engine: ProxyEngine;
 }
 
 /** Largest request head the proxy forwards (all header names and values), in bytes. */
@@ -76,9 +112,9 @@ export const MAX_HEADER_COUNT = 100;
 export const MAX_TARGET_BYTES = 8 * 1024;
 
 /** Returns a 431/414 answer when the request head is over the limits, else undefined. */
-function checkLimits(req: Request, url: URL): Response | undefined {
+function checkLimits(req: ProxyRequest, url: URL): ProxyResult | undefined {
   if (url.pathname.length + url.search.length > MAX_TARGET_BYTES) {
-    return new Response("orygate: the request URL is too long\n", { status: 414 });
+    return textResult(414, "orygate: the request URL is too long\n");
   }
   let bytes = 0;
   let count = 0;
@@ -87,19 +123,31 @@ function checkLimits(req: Request, url: URL): Response | undefined {
     count++;
   });
   if (count > MAX_HEADER_COUNT || bytes > MAX_HEADER_BYTES) {
-    return new Response("orygate: the request headers are too large\n", { status: 431 });
+    return textResult(431, "orygate: the request headers are too large\n");
   }
   // Repeated Content-Length headers arrive joined ("5, 5"): never forward an ambiguous length.
   const length = req.headers.get("content-length");
   if (length !== null && !/^\d+$/.test(length)) {
-    return new Response("orygate: invalid Content-Length\n", { status: 400 });
+    return textResult(400, "orygate: invalid Content-Length\n");
   }
   return undefined;
 }
 
-/** Creates the handler for `config`. */
+/** Creates the handler for `config`: the engine, wrapped for `Deno.serve`. */
 export function createProxyHandler(config: Config, deps: ProxyHandlerDeps = {}): ProxyHandler {
+  const engine = createProxyEngine(config, deps);
+  const handler =
+    (async (req: Request, info?: ClientInfo) =>
+      toResponse(await engine(req, info))) as ProxyHandler;
+  handler.close = () => engine.close();
+  (handler as { engine: ProxyEngine }).engine = engine;
+  return handler;
+}
+
+/** Creates the engine for `config`. */
+export function createProxyEngine(config: Config, deps: ProxyHandlerDeps = {}): ProxyEngine {
   const logger = deps.logger ?? createLogger(config.logLevel);
+  const logAccess = logger.level !== "quiet";
   const ownClient = deps.client === undefined ? createH1Client() : undefined;
   const client = deps.client ?? ownClient!;
   const routes = deps.routes ?? new Map();
@@ -127,19 +175,21 @@ export function createProxyHandler(config: Config, deps: ProxyHandlerDeps = {}):
     onRefused: (reason) => logger.debug(reason),
   });
 
-  const finish = (res: Response, origin: string | null): Response => {
+  const finish = (res: ProxyResult, origin: string | null): ProxyResult => {
     cors.apply(res.headers, origin);
     res.headers.set("strict-transport-security", "max-age=0");
     return res;
   };
 
   const forward = async (
-    req: Request,
+    req: ProxyRequest,
     info: ClientInfo | undefined,
     url: URL,
-  ): Promise<{ res: Response; upstream: UpstreamName | "orygate" }> => {
+  ): Promise<{ res: ProxyResult; upstream: UpstreamName | "orygate" }> => {
     const builtin = routes.get(url.pathname);
-    if (builtin !== undefined) return { res: await builtin(req), upstream: "orygate" };
+    if (builtin !== undefined) {
+      return { res: fromResponse(await builtin(req)), upstream: "orygate" };
+    }
 
     const isOry = config.mode === "tunnel" || url.pathname === prefix ||
       url.pathname.startsWith(prefix + "/");
@@ -162,18 +212,19 @@ export function createProxyHandler(config: Config, deps: ProxyHandlerDeps = {}):
       headers.set("accept-encoding", decodableEncodings(req.headers.get("accept-encoding")));
     } else if (deps.gate !== undefined) {
       const answer = await deps.gate(req, headers, url);
-      if (answer !== undefined) return { res: answer, upstream: "orygate" };
+      if (answer !== undefined) return { res: fromResponse(answer), upstream: "orygate" };
     }
 
     const observe = isOry ? deps.observeOry?.(req, path) : undefined;
-    if (isWebSocketUpgrade(req)) {
-      const res = await bridgeWebSocket(req, {
+    const websocket = isWebSocketUpgrade(req);
+    if (websocket && !info?.joinsUpgrades) {
+      const res = await bridgeWebSocket(req as Request, {
         url: target,
         headers,
         timeoutMs: config.upstreamTimeoutMs,
         upstream,
       });
-      return { res, upstream };
+      return { res: fromResponse(res), upstream };
     }
 
     const answer = await client({
@@ -184,6 +235,7 @@ export function createProxyHandler(config: Config, deps: ProxyHandlerDeps = {}):
       signal: req.signal,
       upstream,
       timeoutMs: config.upstreamTimeoutMs,
+      upgrade: websocket ? "websocket" : undefined,
     });
     const location: LocationRewrite = {
       requestUrl: target,
@@ -196,22 +248,27 @@ export function createProxyHandler(config: Config, deps: ProxyHandlerDeps = {}):
       rewriteBody: isOry ? rewriteOryBody : undefined,
       maxRewriteBytes: config.maxRewriteBytes,
     });
+    if (res.upgraded !== undefined) {
+      // Hop-by-hop headers were removed above; these two make the 101 what it is.
+      res.headers.set("connection", "upgrade");
+      res.headers.set("upgrade", "websocket");
+    }
     await observe?.(res);
     return { res, upstream };
   };
 
-  const handler = (async (req: Request, info?: ClientInfo): Promise<Response> => {
+  const engine = (async (req: ProxyRequest, info?: ClientInfo): Promise<ProxyResult> => {
     const started = performance.now();
     const origin = req.headers.get("origin");
     const url = new URL(req.url);
-    let res: Response;
+    let res: ProxyResult;
     let upstream: UpstreamName | "orygate" = "orygate";
     try {
       const tooLarge = checkLimits(req, url);
       if (tooLarge !== undefined) {
         res = tooLarge;
       } else if (cors.isPreflight(req)) {
-        res = cors.preflight(req);
+        res = fromResponse(cors.preflight(req));
       } else {
         ({ res, upstream } = await forward(req, info, url));
       }
@@ -219,15 +276,17 @@ export function createProxyHandler(config: Config, deps: ProxyHandlerDeps = {}):
       res = errorResponse(err, req, logger);
     }
     if (res.status !== 101) res = finish(res, origin);
-    logger.access(
-      `${req.method} ${url.pathname} ${res.status} ${
-        (performance.now() - started).toFixed(1)
-      }ms ${upstream}`,
-    );
+    if (logAccess) {
+      logger.access(
+        `${req.method} ${url.pathname} ${res.status} ${
+          (performance.now() - started).toFixed(1)
+        }ms ${upstream}`,
+      );
+    }
     return res;
-  }) as ProxyHandler;
-  handler.close = () => ownClient?.close();
-  return handler;
+  }) as ProxyEngine;
+  engine.close = () => ownClient?.close();
+  return engine;
 }
 
 /** Keeps only the codings the proxy can undo to rewrite Ory's bodies. */
@@ -239,27 +298,20 @@ function decodableEncodings(acceptEncoding: string | null): string {
   return both.length > 0 ? both.join(", ") : "identity";
 }
 
-function errorResponse(err: unknown, req: Request, logger: Logger): Response {
+function errorResponse(err: unknown, req: ProxyRequest, logger: Logger): ProxyResult {
   if (req.signal.aborted) {
     // The client went away; nobody reads this answer.
-    return new Response(null, { status: 502 });
+    return { status: 502, statusText: "", headers: new Headers(), body: null };
   }
   if (err instanceof UpstreamError) {
     logger.error(`${req.method} ${new URL(req.url).pathname}: ${err.message}`);
-    return text(err.status, `orygate: ${err.message}\n`);
+    return textResult(err.status, `orygate: ${err.message}\n`);
   }
   if (err instanceof OrygateError && err.code === "ERR_BODY_TOO_LARGE") {
     logger.error(`${req.method} ${new URL(req.url).pathname}: Ory's response: ${err.message}`);
-    return text(502, `orygate: Ory's response could not be rewritten: ${err.message}\n`);
+    return textResult(502, `orygate: Ory's response could not be rewritten: ${err.message}\n`);
   }
   const message = err instanceof Error ? err.message : String(err);
   logger.error(`${req.method} ${req.url}: ${message}`);
-  return text(502, "orygate: the upstream's response could not be handled\n");
-}
-
-function text(status: number, body: string): Response {
-  return new Response(body, {
-    status,
-    headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" },
-  });
+  return textResult(502, "orygate: the upstream's response could not be handled\n");
 }

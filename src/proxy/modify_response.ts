@@ -12,8 +12,8 @@ import { type LocationRewrite, rewriteLocation } from "../rewrite/location.ts";
 import { rewriteSetCookie, type SetCookieRewrite } from "../rewrite/set_cookie.ts";
 import { isRewritableType } from "../rewrite/body.ts";
 import { canDecode, readDecodedText } from "./decode_body.ts";
-import { wholeBody } from "./h1_client.ts";
 import { removeHopByHop } from "./hop_by_hop.ts";
+import type { ProxyResult } from "./message.ts";
 import type { UpstreamResponse } from "./upstream.ts";
 
 /** How to modify one response. */
@@ -30,7 +30,7 @@ export interface ModifyResponseOptions {
 export async function modifyResponse(
   upstream: UpstreamResponse,
   options: ModifyResponseOptions,
-): Promise<Response> {
+): Promise<ProxyResult> {
   const headers = upstream.headers;
   removeHopByHop(headers);
 
@@ -43,9 +43,9 @@ export async function modifyResponse(
     for (const c of cookies) headers.append("set-cookie", rewriteSetCookie(c, options.cookies));
   }
 
-  // A small body that arrived whole with its head goes on as bytes: Deno.serve sends bytes far
-  // more cheaply than a stream (tens of microseconds per request).
-  let body: BodyInit | null = wholeBody(upstream.body) ?? upstream.body;
+  // A small body that arrived whole with its head stays bytes: a server sends bytes far more
+  // cheaply than a stream (tens of microseconds per request).
+  let body = upstream.body;
   const contentEncoding = headers.get("content-encoding");
   if (
     options.rewriteBody !== undefined && upstream.body !== null &&
@@ -53,12 +53,20 @@ export async function modifyResponse(
     canDecode(contentEncoding)
   ) {
     const text = await readDecodedText(upstream.body, contentEncoding, options.maxRewriteBytes);
-    body = options.rewriteBody(text);
+    body = encoder.encode(options.rewriteBody(text));
     headers.delete("content-encoding");
     headers.delete("content-length");
   }
-  return new Response(body, { status: upstream.status, statusText: upstream.statusText, headers });
+  return {
+    status: upstream.status,
+    statusText: upstream.statusText,
+    headers,
+    body,
+    upgraded: upstream.upgraded,
+  };
 }
+
+const encoder = new TextEncoder();
 
 function isUtf8(contentType: string | null): boolean {
   const charset = /;\s*charset="?([^";\s]+)/i.exec(contentType ?? "")?.[1]?.toLowerCase();

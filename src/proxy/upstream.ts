@@ -5,6 +5,7 @@
  * @module
  */
 import type { UpstreamName } from "../errors.ts";
+import type { UpgradedConnection } from "./message.ts";
 
 /** A request ready to go upstream: headers already filtered and set. */
 export interface UpstreamRequest {
@@ -20,15 +21,25 @@ export interface UpstreamRequest {
   readonly upstream: UpstreamName;
   /** Time allowed until the response head arrives. */
   readonly timeoutMs: number;
+  /**
+   * A protocol to switch to (`websocket`): sent as `Upgrade` with `Connection: upgrade`; a
+   * 101 answer then hands over the connection as {@linkcode UpstreamResponse.upgraded}.
+   */
+  readonly upgrade?: string;
 }
 
-/** An upstream's answer. The body is a stream that errors if the upstream dies mid-way. */
+/**
+ * An upstream's answer. A body read whole together with the head (small responses) comes as
+ * bytes; a longer one as a stream that errors if the upstream dies mid-way.
+ */
 export interface UpstreamResponse {
   readonly status: number;
   readonly statusText: string;
   /** Headers as received (hop-by-hop not yet removed). */
   readonly headers: Headers;
-  readonly body: ReadableStream<Uint8Array> | null;
+  readonly body: Uint8Array<ArrayBuffer> | ReadableStream<Uint8Array> | null;
+  /** After a 101 to a request with `upgrade`: the connection, no longer pooled. */
+  readonly upgraded?: UpgradedConnection;
 }
 
 /** Sends a request upstream; rejects with an `UpstreamError` (502/504) on failure. */

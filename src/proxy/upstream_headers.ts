@@ -30,7 +30,10 @@ export interface UpstreamHeaderOptions {
 }
 
 /** Returns a new `Headers` for the upstream request. */
-export function buildUpstreamHeaders(req: Request, options: UpstreamHeaderOptions): Headers {
+export function buildUpstreamHeaders(
+  req: { readonly headers: Headers },
+  options: UpstreamHeaderOptions,
+): Headers {
   // One pass over the client's headers (copying, then deleting a dozen names, cost several
   // times more per request). Headers named by `Connection` are hop-by-hop too.
   const listed = req.headers.get("connection");

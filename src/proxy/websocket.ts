@@ -33,7 +33,7 @@ const HANDSHAKE_HEADERS = [
 ];
 
 /** Whether `req` asks for a WebSocket upgrade. */
-export function isWebSocketUpgrade(req: Request): boolean {
+export function isWebSocketUpgrade(req: { readonly headers: Headers }): boolean {
   return req.headers.get("upgrade")?.toLowerCase() === "websocket";
 }
 

@@ -20,14 +20,20 @@
 import type { CorsConfig } from "../config/config.ts";
 import { compileOriginMatcher } from "./origin_match.ts";
 
+/** The parts of a request CORS decisions read (a web `Request` is one). */
+export interface CorsRequest {
+  readonly method: string;
+  readonly headers: Headers;
+}
+
 /** A compiled CORS policy. */
 export interface CorsPolicy {
   /** Whether a request from `origin` may read responses (with credentials). */
   isAllowed(origin: string): boolean;
   /** Whether `req` is a CORS preflight the proxy must answer itself. */
-  isPreflight(req: Request): boolean;
+  isPreflight(req: CorsRequest): boolean;
   /** The answer to a preflight. */
-  preflight(req: Request): Response;
+  preflight(req: CorsRequest): Response;
   /** Replaces the upstream's CORS headers on a response to a request from `origin`. */
   apply(headers: Headers, origin: string | null): void;
 }

@@ -13,7 +13,8 @@ import type { Config } from "../config/config.ts";
 import { createJwksRoute } from "../jwt/jwks.ts";
 import { generateSigningKey, type KeySet, loadOrCreateKeySet } from "../jwt/keys.ts";
 import { createMinter } from "../jwt/mint.ts";
-import type { BuiltinRoutes } from "../proxy/handler.ts";
+import type { BuiltinRoutes, ObservedResponse } from "../proxy/handler.ts";
+import type { ProxyRequest } from "../proxy/message.ts";
 import type { Logger } from "../server/logger.ts";
 import { createTtlCache } from "./cache.ts";
 import { extractCredentials, isOrySessionCookie } from "./credentials.ts";
@@ -26,9 +27,9 @@ export interface SessionFeatures {
   readonly gate: SessionGate;
   readonly routes: BuiltinRoutes;
   readonly observeOry: (
-    req: Request,
+    req: ProxyRequest,
     path: string,
-  ) => ((res: Response) => Promise<void>) | undefined;
+  ) => ((res: ObservedResponse) => Promise<void>) | undefined;
   readonly keys?: KeySet;
 }
 
@@ -52,7 +53,7 @@ export async function createSessionFeatures(
   if (!config.jwt.enabled && config.protect.length === 0) return undefined;
 
   let keys: KeySet | undefined;
-  const routes = new Map<string, (req: Request) => Response>();
+  const routes = new Map<string, (req: ProxyRequest) => Response>();
   if (config.jwt.enabled) {
     keys = config.jwt.jwksFile !== undefined
       ? await loadOrCreateKeySet(config.jwt.jwksFile)
@@ -86,9 +87,9 @@ export async function createSessionFeatures(
     onError: (message) => deps.logger.error(message),
   });
 
-  const observeOry = (req: Request, path: string) => {
+  const observeOry = (req: ProxyRequest, path: string) => {
     const isLogout = path.startsWith("/self-service/logout");
-    return async (res: Response) => {
+    return async (res: ObservedResponse) => {
       if (res.status >= 400) return;
       if (isLogout && path.startsWith("/self-service/logout/api")) {
         // The token sits in the request body, which streamed on to Ory unread: drop all.

@@ -16,6 +16,7 @@
  * ```
  */
 import type { MintedToken, OrySession } from "../jwt/mint.ts";
+import type { ProxyRequest } from "../proxy/message.ts";
 import type { TtlCache } from "./cache.ts";
 import { type Credentials, extractCredentials } from "./credentials.ts";
 import type { Whoami, WhoamiResult } from "./whoami.ts";
@@ -45,7 +46,7 @@ export interface SessionGateOptions {
 
 /** The gate function the handler calls. */
 export type SessionGate = (
-  req: Request,
+  req: ProxyRequest,
   headers: Headers,
   url: URL,
 ) => Promise<Response | undefined>;
@@ -99,14 +100,14 @@ export function createSessionGate(options: SessionGateOptions): SessionGate {
   };
 }
 
-function wantsHtml(req: Request): boolean {
+function wantsHtml(req: ProxyRequest): boolean {
   const mode = req.headers.get("sec-fetch-mode");
   if (mode !== null) return mode === "navigate";
   return (req.method === "GET" || req.method === "HEAD") &&
     (req.headers.get("accept") ?? "").includes("text/html");
 }
 
-function deny(req: Request, url: URL, options: SessionGateOptions): Response {
+function deny(req: ProxyRequest, url: URL, options: SessionGateOptions): Response {
   const returnTo = options.publishUrl.origin + url.pathname + url.search;
   const login = `${options.oryPublicBase}/self-service/login/browser?return_to=${
     encodeURIComponent(returnTo)

@@ -38,11 +38,12 @@ export async function runEngine(config: Config, options: EngineOptions): Promise
   globalThis.addEventListener("error", onUncaught);
   globalThis.addEventListener("unhandledrejection", onUncaught);
   const handler = await createOrygateHandler(config, { logger });
-  const server = listen(handler, {
+  const server = listen(handler.engine, {
     port: config.port,
     hostname: config.hostname,
     logger,
     tls: options.tls,
+    headerTimeoutMs: config.headerTimeoutMs,
   });
   logger.info(readyBanner(config, VERSION));
   if (config.open) {

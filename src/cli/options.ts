@@ -66,6 +66,10 @@ export function addSharedOptions(command: Command): Command {
       "time an upstream has to start answering, e.g. 30s (default: 60s)",
     )
     .option(
+      "--header-timeout <duration>",
+      "time a client has to send its request headers before it is cut off (default: 10s)",
+    )
+    .option(
       "--max-rewrite-size <size>",
       "largest Ory text body read whole for rewriting (default: 8mb)",
     );

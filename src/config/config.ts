@@ -76,6 +76,8 @@ export interface Config {
   readonly rewriteHost: boolean;
   /** Time an upstream has to send response headers, in milliseconds. */
   readonly upstreamTimeoutMs: number;
+  /** Time a client has to send a whole request head, in milliseconds (slowloris guard). */
+  readonly headerTimeoutMs: number;
   /** Largest Ory text body (decoded) the proxy will read whole to rewrite, in bytes. */
   readonly maxRewriteBytes: number;
   readonly logLevel: LogLevel;

@@ -46,6 +46,7 @@ export interface RawOptions {
   quiet?: boolean;
   rewriteHost?: boolean;
   upstreamTimeout?: string;
+  headerTimeout?: string;
   maxRewriteSize?: string;
   /** False with `--no-https` (proxy local). */
   https?: boolean;
@@ -70,6 +71,8 @@ const DEFAULT_ENDPOINT = "https://oryapis.com";
 const DEFAULT_JWT_TTL_MS = 60_000;
 const DEFAULT_SESSION_CACHE_TTL_MS = 10_000;
 const DEFAULT_UPSTREAM_TIMEOUT_MS = 60_000;
+/** Time a client has to send a request head before it is cut off (slowloris). */
+const DEFAULT_HEADER_TIMEOUT_MS = 10_000;
 const DEFAULT_MAX_REWRITE_BYTES = 8 * 1024 * 1024;
 const HEADER_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
@@ -169,6 +172,9 @@ export function parseConfig(input: ParseInput): Config {
         "--upstream-timeout",
         parseDuration("--upstream-timeout", options.upstreamTimeout),
       ),
+    headerTimeoutMs: options.headerTimeout === undefined
+      ? DEFAULT_HEADER_TIMEOUT_MS
+      : positive("--header-timeout", parseDuration("--header-timeout", options.headerTimeout)),
     maxRewriteBytes: options.maxRewriteSize === undefined
       ? DEFAULT_MAX_REWRITE_BYTES
       : parseSize("--max-rewrite-size", options.maxRewriteSize),

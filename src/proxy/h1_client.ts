@@ -42,6 +42,21 @@
  */
 import { UpstreamError } from "../errors.ts";
 import type { UpstreamClient, UpstreamRequest, UpstreamResponse } from "./upstream.ts";
+import {
+  checkHeadBytes,
+  ChunkedDecoder,
+  CR,
+  findLF,
+  FramingError,
+  HTAB,
+  isOws,
+  isToken,
+  latin1,
+  LF,
+  parseContentLength,
+  parseDecimal,
+  SP,
+} from "./h1_syntax.ts";
 
 /** Pool and TLS settings for {@linkcode createH1Client}. */
 export interface H1ClientOptions {
@@ -88,33 +103,13 @@ const MAX_READ_BYTES = 32 * 1024;
 const MIN_READ_SPACE = 8 * 1024;
 /** Per-connection buffer the request head (and small chunk frames) is encoded into. */
 const WRITE_BUFFER_BYTES = 16 * 1024;
-/** Longest chunk-size line (with extensions) accepted. */
-const MAX_CHUNK_LINE = 4096;
 /** Granularity of response-head deadlines. */
 const DEADLINE_TICK_MS = 50;
-
-const HTAB = 9;
-const LF = 10;
-const CR = 13;
-const SP = 32;
 
 const encoder = new TextEncoder();
 const asciiDecoder = new TextDecoder();
 const LAST_CHUNK = encoder.encode("0\r\n\r\n");
 const CRLF_LAST_CHUNK = encoder.encode("\r\n0\r\n\r\n");
-
-/** RFC 9110 `tchar`, indexed by char code. */
-const TOKEN = new Uint8Array(128);
-for (const ch of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") {
-  TOKEN[ch.charCodeAt(0)] = 1;
-}
-
-/** Hex digit values, -1 for anything else, indexed by byte. */
-const HEX = new Int8Array(256).fill(-1);
-for (let i = 0; i < 16; i++) {
-  HEX["0123456789abcdef".charCodeAt(i)] = i;
-  HEX["0123456789ABCDEF".charCodeAt(i)] = i;
-}
 
 /** Methods whose bodyless requests still announce `content-length: 0`, as node:http does. */
 const EMPTY_BODY_LENGTH_METHODS = new Set(["POST", "PUT", "PATCH"]);
@@ -134,14 +129,6 @@ const enum BodyMode {
   Length,
   Chunked,
   Close,
-}
-
-const enum ChunkState {
-  Size,
-  Data,
-  DataEnd,
-  Trailer,
-  Done,
 }
 
 /** Settings and shared machinery of one client. */
@@ -854,8 +841,7 @@ class BodySource implements UnderlyingDefaultSource<Uint8Array> {
   #controller: ReadableStreamDefaultController<Uint8Array> | undefined;
   #finished = false;
   #remaining: number;
-  #chunk = ChunkState.Size;
-  #trailerBytes = 0;
+  #chunked = new ChunkedDecoder();
   /** Reused list of [start, end) data ranges found by one chunked drain. */
   #ranges: number[] = [];
 
@@ -944,81 +930,20 @@ class BodySource implements UnderlyingDefaultSource<Uint8Array> {
   #drainChunked(): Uint8Array<ArrayBuffer> | undefined {
     const c = this.c;
     const buf = c.buf;
-    const end = c.end;
     const ranges = this.#ranges;
     ranges.length = 0;
-    let total = 0;
-    let pos = c.start;
-    scan: while (pos < end) {
-      switch (this.#chunk) {
-        case ChunkState.Size: {
-          const lf = findLF(buf, pos, end);
-          if (lf === -1) {
-            if (end - pos > MAX_CHUNK_LINE) throw new Violation("sent a chunk-size line too long");
-            break scan;
-          }
-          const size = parseChunkSize(buf, pos, lf);
-          pos = lf + 1;
-          if (size === 0) {
-            this.#chunk = ChunkState.Trailer;
-          } else {
-            this.#remaining = size;
-            this.#chunk = ChunkState.Data;
-          }
-          break;
-        }
-        case ChunkState.Data: {
-          const avail = end - pos;
-          const n = avail < this.#remaining ? avail : this.#remaining;
-          ranges.push(pos, pos + n);
-          total += n;
-          pos += n;
-          this.#remaining -= n;
-          if (this.#remaining === 0) this.#chunk = ChunkState.DataEnd;
-          break;
-        }
-        case ChunkState.DataEnd: {
-          if (buf[pos] === LF) {
-            pos += 1;
-          } else if (buf[pos] === CR) {
-            if (pos + 1 >= end) break scan;
-            if (buf[pos + 1] !== LF) throw new Violation("sent chunk data longer than its size");
-            pos += 2;
-          } else {
-            throw new Violation("sent chunk data longer than its size");
-          }
-          this.#chunk = ChunkState.Size;
-          break;
-        }
-        case ChunkState.Trailer: {
-          const lf = findLF(buf, pos, end);
-          if (lf === -1) {
-            if (this.#trailerBytes + end - pos > MAX_HEAD_BYTES) {
-              throw new Violation("sent trailers larger than 64 KiB");
-            }
-            break scan;
-          }
-          const empty = lf === pos || (lf === pos + 1 && buf[pos] === CR);
-          this.#trailerBytes += lf + 1 - pos;
-          if (this.#trailerBytes > MAX_HEAD_BYTES) {
-            throw new Violation("sent trailers larger than 64 KiB");
-          }
-          pos = lf + 1;
-          if (empty) {
-            this.#chunk = ChunkState.Done;
-            this.done = true;
-            break scan;
-          }
-          // Trailer fields are dropped: the response head has already gone to the client.
-          break;
-        }
-        default:
-          break scan;
-      }
+    const decoder = this.#chunked;
+    try {
+      c.start = decoder.decode(buf, c.start, c.end, ranges);
+    } catch (err) {
+      if (err instanceof FramingError) throw new Violation(`sent ${err.message}`);
+      throw err;
     }
-    c.start = pos;
-    if (total === 0) return undefined;
+    if (decoder.done) this.done = true;
+    if (ranges.length === 0) return undefined;
     if (ranges.length === 2) return buf.slice(ranges[0], ranges[1]);
+    let total = 0;
+    for (let i = 0; i < ranges.length; i += 2) total += ranges[i + 1] - ranges[i];
     const out = new Uint8Array(total);
     let at = 0;
     for (let i = 0; i < ranges.length; i += 2) {
@@ -1027,44 +952,6 @@ class BodySource implements UnderlyingDefaultSource<Uint8Array> {
     }
     return out;
   }
-}
-
-/** Index of the first LF in `buf[from..end)`, or -1. */
-function findLF(buf: Uint8Array, from: number, end: number): number {
-  if (end - from > 256) {
-    // Native search; it may look past `end` into stale bytes, so check the position.
-    const i = buf.indexOf(LF, from);
-    return i === -1 || i >= end ? -1 : i;
-  }
-  for (let i = from; i < end; i++) if (buf[i] === LF) return i;
-  return -1;
-}
-
-/** Parses `1*HEXDIG [ BWS ";" chunk-ext ] [CR]` in `buf[from..lf)`. */
-function parseChunkSize(buf: Uint8Array, from: number, lf: number): number {
-  let size = 0;
-  let i = from;
-  for (; i < lf; i++) {
-    const digit = HEX[buf[i]];
-    if (digit === -1) break;
-    size = size * 16 + digit;
-  }
-  const digits = i - from;
-  if (digits === 0 || digits > 12) throw new Violation("sent an invalid chunk size");
-  for (; i < lf; i++) {
-    const b = buf[i];
-    if (b === SP || b === HTAB) continue;
-    if (b === CR && i === lf - 1) break;
-    if (b !== 0x3b) throw new Violation("sent an invalid chunk size");
-    // A chunk extension: skipped, but it must not hide control characters.
-    for (i++; i < lf; i++) {
-      const e = buf[i];
-      if ((e < SP && e !== HTAB && !(e === CR && i === lf - 1)) || e === 0x7f) {
-        throw new Violation("sent an invalid chunk extension");
-      }
-    }
-  }
-  return size;
 }
 
 /** Writes one chunk; a small one with its frame in a single write. */
@@ -1129,21 +1016,11 @@ function parseHead(c: Connection): ResponseHead | undefined {
   c.scanned = 0;
   c.start = headEnd;
 
-  let ascii = true;
-  for (let i = start; i < headEnd; i++) {
-    const b = buf[i];
-    if (b < SP) {
-      if (b === HTAB || b === LF || (b === CR && buf[i + 1] === LF)) continue;
-      throw new Violation(
-        b === 0
-          ? "sent a NUL byte in its response head"
-          : "sent a control character in its response head",
-      );
-    }
-    if (b >= 0x7f) {
-      if (b === 0x7f) throw new Violation("sent a control character in its response head");
-      ascii = false;
-    }
+  let ascii: boolean;
+  try {
+    ascii = checkHeadBytes(buf, start, headEnd);
+  } catch (err) {
+    throw new Violation(`sent ${(err as Error).message.replace("its head", "its response head")}`);
   }
   const text = ascii
     ? asciiDecoder.decode(buf.subarray(start, headEnd))
@@ -1182,10 +1059,7 @@ function parseHead(c: Connection): ResponseHead | undefined {
     if (colon === -1 || colon > eol || colon === pos) {
       throw new Violation("sent a header line without a name");
     }
-    for (let i = pos; i < colon; i++) {
-      const ch = text.charCodeAt(i);
-      if (ch > 127 || TOKEN[ch] === 0) throw new Violation("sent an invalid header name");
-    }
+    if (!isToken(text, pos, colon)) throw new Violation("sent an invalid header name");
     let vs = colon + 1;
     let ve = eol;
     while (vs < ve && isOws(text.charCodeAt(vs))) vs++;
@@ -1209,7 +1083,12 @@ function parseHead(c: Connection): ResponseHead | undefined {
         break;
       case 14:
         if (name.toLowerCase() === "content-length") {
-          contentLength = parseContentLength(value, contentLength);
+          try {
+            contentLength = parseContentLength(value, contentLength);
+          } catch (err) {
+            if (err instanceof FramingError) throw new Violation(`sent ${err.message}`);
+            throw err;
+          }
         }
         break;
       case 17:
@@ -1240,58 +1119,9 @@ function parseHead(c: Connection): ResponseHead | undefined {
   };
 }
 
-/** Parses a Content-Length value (a list of equal numbers is allowed) against an earlier one. */
-function parseContentLength(value: string, earlier: number): number {
-  let result = earlier;
-  let from = 0;
-  for (;;) {
-    let to = value.indexOf(",", from);
-    if (to === -1) to = value.length;
-    let s = from;
-    let e = to;
-    while (s < e && isOws(value.charCodeAt(s))) s++;
-    while (e > s && isOws(value.charCodeAt(e - 1))) e--;
-    const n = parseDecimal(value, s, e);
-    if (n < 0) throw new Violation(`sent an invalid Content-Length: "${value}"`);
-    if (result !== -1 && result !== n) {
-      throw new Violation("sent conflicting Content-Length values");
-    }
-    result = n;
-    if (to === value.length) return result;
-    from = to + 1;
-  }
-}
-
-/** A non-negative decimal in `s[from..to)`, or -1 when it is not one (or too large). */
-function parseDecimal(s: string, from: number, to: number): number {
-  if (to <= from || to - from > 15) return -1;
-  let n = 0;
-  for (let i = from; i < to; i++) {
-    const d = s.charCodeAt(i) - 48;
-    if (d < 0 || d > 9) return -1;
-    n = n * 10 + d;
-  }
-  return n;
-}
-
 function isDigit(s: string, i: number): boolean {
   const d = s.charCodeAt(i) - 48;
   return d >= 0 && d <= 9;
-}
-
-function isOws(ch: number): boolean {
-  return ch === SP || ch === HTAB;
-}
-
-function latin1(buf: Uint8Array, start: number, end: number): string {
-  let s = "";
-  for (let i = start; i < end; i += 4096) {
-    s += String.fromCharCode.apply(
-      null,
-      buf.subarray(i, Math.min(end, i + 4096)) as unknown as number[],
-    );
-  }
-  return s;
 }
 
 /** A short reason for an error message: a network error's name, else its message. */

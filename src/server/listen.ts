@@ -1,15 +1,16 @@
 /**
- * Starts the HTTP(S) server for a handler and maps start-up failures (port in use, no
- * permission) to {@linkcode ConfigError}s the user can act on.
+ * Starts orygate's HTTP/1.1 server (`h1_server.ts`) for the engine and maps start-up failures
+ * (port in use, no permission) to {@linkcode ConfigError}s the user can act on.
  *
  * @example
  * ```ts ignore
  * import { listen } from "./listen.ts";
- * const server = listen(handler, { port: 4000, hostname: "0.0.0.0", logger });
+ * const server = listen(handler.engine, { port: 4000, hostname: "0.0.0.0", logger });
  * await server.shutdown();
  * ```
  */
 import { ConfigError } from "../errors.ts";
+import { type H1Handler, type H1Server, serveH1 } from "./h1_server.ts";
 import type { Logger } from "./logger.ts";
 
 /** A running server. */
@@ -26,26 +27,24 @@ export interface ListenOptions {
   readonly port: number;
   readonly hostname: string;
   readonly logger: Logger;
-  /** PEM certificate chain and key: serves HTTPS (and HTTP/2) when given. */
+  /** PEM certificate chain and key: serves HTTPS when given. */
   readonly tls?: { readonly cert: string; readonly key: string };
+  /** Time a client has to send a request head (slowloris guard); default 10 s. */
+  readonly headerTimeoutMs?: number;
 }
 
 /** Starts serving `handler`; throws ConfigError when the port cannot be used. */
-export function listen(
-  handler: (req: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>) => Promise<Response>,
-  options: ListenOptions,
-): RunningServer {
-  let server: Deno.HttpServer<Deno.NetAddr>;
+export function listen(handler: H1Handler, options: ListenOptions): RunningServer {
+  let server: H1Server;
   try {
-    server = Deno.serve({
+    server = serveH1({
       port: options.port,
       hostname: options.hostname,
-      onListen: () => {},
+      tls: options.tls,
+      headerTimeoutMs: options.headerTimeoutMs,
       onError: (err) => {
         options.logger.error(`request failed: ${err instanceof Error ? err.message : err}`);
-        return new Response("orygate: internal error\n", { status: 500 });
       },
-      ...(options.tls ? { cert: options.tls.cert, key: options.tls.key } : {}),
     }, handler);
   } catch (err) {
     if (err instanceof Deno.errors.AddrInUse) {

@@ -23,6 +23,8 @@ Deno.test(
       ory.origin,
       "--upstream-timeout",
       "3s",
+      "--header-timeout",
+      "1s",
     ]);
     const base = proxy.url;
     try {
@@ -61,8 +63,34 @@ Deno.test(
         assert(!/^HTTP\/1\.1 2/.test(answer), `no success: ${answer.slice(0, 40)}`);
         assertEquals(app.uploads.slice(before).some((u) => u.complete), false);
       });
+      await t.step(
+        "a slowloris head is cut off after --header-timeout; others are served",
+        async () => {
+          const slow = await Deno.connect({
+            hostname: "127.0.0.1",
+            port: Number(new URL(base).port),
+          });
+          const started = performance.now();
+          await slow.write(new TextEncoder().encode("GET /echo HTTP/1.1\r\nHost: x\r\n"));
+          let closedAfter = -1;
+          const closed = slow.read(new Uint8Array(1024)).catch(() => null).then((n) => {
+            closedAfter = performance.now() - started;
+            return n;
+          });
+          for (let i = 0; i < 8 && closedAfter < 0; i++) {
+            await slow.write(new TextEncoder().encode(`x-${i}: 1\r\n`)).catch(() => {});
+            const res = await fetch(`${base}/echo`);
+            assertEquals(res.status, 200);
+            await res.body?.cancel();
+            await new Promise((r) => setTimeout(r, 250));
+          }
+          assertEquals(await closed, null);
+          slow.close();
+          assert(closedAfter >= 900 && closedAfter < 2500, `closed after ${closedAfter} ms`);
+        },
+      );
       await t.step("too many headers refused, too large → 431, too long a URL → 414", async () => {
-        // Past 100 fields Deno's HTTP server refuses the head itself (400), before orygate runs.
+        // 100 fields is orygate's limit (431); past 200 lines its server refuses the head itself.
         const many: Record<string, string> = {};
         for (let i = 0; i < 150; i++) many[`x-h${i}`] = "v";
         const seen = app.seen.length;

@@ -1,0 +1,251 @@
+/**
+ * HTTP/1.1 syntax shared by orygate's client (`h1_client.ts`) and server
+ * (`server/h1_server.ts`): character classes, number parsing, and the chunked-coding decoder
+ * (RFC 9112 §7.1). Both sides frame strictly: what does not parse is an error, never guessed.
+ *
+ * @example
+ * ```ts
+ * import { ChunkedDecoder } from "./h1_syntax.ts";
+ * const bytes = new TextEncoder().encode("5\r\nhello\r\n0\r\n\r\n");
+ * const decoder = new ChunkedDecoder();
+ * const ranges: number[] = [];
+ * decoder.decode(bytes, 0, bytes.length, ranges);
+ * console.log(ranges, decoder.done); // [3, 8] true
+ * ```
+ *
+ * @module
+ */
+
+export const HTAB = 9;
+export const LF = 10;
+export const CR = 13;
+export const SP = 32;
+
+/** Longest chunk-size line (with extensions) accepted. */
+const MAX_CHUNK_LINE = 4096;
+/** Most trailer bytes accepted after the last chunk. */
+const MAX_TRAILER_BYTES = 64 * 1024;
+
+/** RFC 9110 `tchar`, indexed by char code. */
+export const TOKEN = new Uint8Array(128);
+for (const ch of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") {
+  TOKEN[ch.charCodeAt(0)] = 1;
+}
+
+/** Hex digit values, -1 for anything else, indexed by byte. */
+const HEX = new Int8Array(256).fill(-1);
+for (let i = 0; i < 16; i++) {
+  HEX["0123456789abcdef".charCodeAt(i)] = i;
+  HEX["0123456789ABCDEF".charCodeAt(i)] = i;
+}
+
+/** Bad framing; the message completes "… sent …" or "… has …" in the caller's words. */
+export class FramingError extends Error {}
+
+/** Whether `s[from..to)` is a non-empty token. */
+export function isToken(s: string, from: number, to: number): boolean {
+  if (to <= from) return false;
+  for (let i = from; i < to; i++) {
+    const ch = s.charCodeAt(i);
+    if (ch > 127 || TOKEN[ch] === 0) return false;
+  }
+  return true;
+}
+
+/** Index of the first LF in `buf[from..end)`, or -1. */
+export function findLF(buf: Uint8Array, from: number, end: number): number {
+  if (end - from > 256) {
+    // Native search; it may look past `end` into stale bytes, so check the position.
+    const i = buf.indexOf(LF, from);
+    return i === -1 || i >= end ? -1 : i;
+  }
+  for (let i = from; i < end; i++) if (buf[i] === LF) return i;
+  return -1;
+}
+
+/** A non-negative decimal in `s[from..to)`, or -1 when it is not one (or too large). */
+export function parseDecimal(s: string, from: number, to: number): number {
+  if (to <= from || to - from > 15) return -1;
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const d = s.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+/** Parses a Content-Length value (a list of equal numbers is allowed) against an earlier one. */
+export function parseContentLength(value: string, earlier: number): number {
+  let result = earlier;
+  let from = 0;
+  for (;;) {
+    let to = value.indexOf(",", from);
+    if (to === -1) to = value.length;
+    let s = from;
+    let e = to;
+    while (s < e && isOws(value.charCodeAt(s))) s++;
+    while (e > s && isOws(value.charCodeAt(e - 1))) e--;
+    const n = parseDecimal(value, s, e);
+    if (n < 0) throw new FramingError(`an invalid Content-Length: "${value}"`);
+    if (result !== -1 && result !== n) throw new FramingError("conflicting Content-Length values");
+    result = n;
+    if (to === value.length) return result;
+    from = to + 1;
+  }
+}
+
+export function isOws(ch: number): boolean {
+  return ch === SP || ch === HTAB;
+}
+
+/** `buf[start..end)` as a Latin-1 string (header values are byte strings). */
+export function latin1(buf: Uint8Array, start: number, end: number): string {
+  let s = "";
+  for (let i = start; i < end; i += 4096) {
+    s += String.fromCharCode.apply(
+      null,
+      buf.subarray(i, Math.min(end, i + 4096)) as unknown as number[],
+    );
+  }
+  return s;
+}
+
+/**
+ * Checks a head's bytes: only visible characters, spaces, tabs and CRLF/LF line ends.
+ * Returns whether all bytes are ASCII; throws {@linkcode FramingError} on control bytes.
+ */
+export function checkHeadBytes(buf: Uint8Array, start: number, end: number): boolean {
+  let ascii = true;
+  for (let i = start; i < end; i++) {
+    const b = buf[i];
+    if (b < SP) {
+      if (b === HTAB || b === LF || (b === CR && buf[i + 1] === LF)) continue;
+      throw new FramingError(
+        b === 0 ? "a NUL byte in its head" : "a control character in its head",
+      );
+    }
+    if (b >= 0x7f) {
+      if (b === 0x7f) throw new FramingError("a control character in its head");
+      ascii = false;
+    }
+  }
+  return ascii;
+}
+
+const enum ChunkState {
+  Size,
+  Data,
+  DataEnd,
+  Trailer,
+  Done,
+}
+
+/**
+ * Undoes the chunked coding incrementally. Each {@linkcode decode} call consumes what it can
+ * of `buf[pos..end)`, pushes the data ranges it found as `[start, end)` pairs, and returns
+ * where it stopped; trailers are read and dropped. Throws {@linkcode FramingError}.
+ */
+export class ChunkedDecoder {
+  done = false;
+  #state = ChunkState.Size;
+  #remaining = 0;
+  #trailerBytes = 0;
+
+  decode(buf: Uint8Array, pos: number, end: number, ranges: number[]): number {
+    scan: while (pos < end) {
+      switch (this.#state) {
+        case ChunkState.Size: {
+          const lf = findLF(buf, pos, end);
+          if (lf === -1) {
+            if (end - pos > MAX_CHUNK_LINE) throw new FramingError("a chunk-size line too long");
+            break scan;
+          }
+          const size = parseChunkSize(buf, pos, lf);
+          pos = lf + 1;
+          if (size === 0) {
+            this.#state = ChunkState.Trailer;
+          } else {
+            this.#remaining = size;
+            this.#state = ChunkState.Data;
+          }
+          break;
+        }
+        case ChunkState.Data: {
+          const avail = end - pos;
+          const n = avail < this.#remaining ? avail : this.#remaining;
+          ranges.push(pos, pos + n);
+          pos += n;
+          this.#remaining -= n;
+          if (this.#remaining === 0) this.#state = ChunkState.DataEnd;
+          break;
+        }
+        case ChunkState.DataEnd: {
+          if (buf[pos] === LF) {
+            pos += 1;
+          } else if (buf[pos] === CR) {
+            if (pos + 1 >= end) break scan;
+            if (buf[pos + 1] !== LF) throw new FramingError("chunk data longer than its size");
+            pos += 2;
+          } else {
+            throw new FramingError("chunk data longer than its size");
+          }
+          this.#state = ChunkState.Size;
+          break;
+        }
+        case ChunkState.Trailer: {
+          const lf = findLF(buf, pos, end);
+          if (lf === -1) {
+            if (this.#trailerBytes + end - pos > MAX_TRAILER_BYTES) {
+              throw new FramingError("trailers larger than 64 KiB");
+            }
+            break scan;
+          }
+          const empty = lf === pos || (lf === pos + 1 && buf[pos] === CR);
+          this.#trailerBytes += lf + 1 - pos;
+          if (this.#trailerBytes > MAX_TRAILER_BYTES) {
+            throw new FramingError("trailers larger than 64 KiB");
+          }
+          pos = lf + 1;
+          if (empty) {
+            this.#state = ChunkState.Done;
+            this.done = true;
+            break scan;
+          }
+          // Trailer fields are dropped: the head they would amend has already gone on.
+          break;
+        }
+        default:
+          break scan;
+      }
+    }
+    return pos;
+  }
+}
+
+/** Parses `1*HEXDIG [ BWS ";" chunk-ext ] [CR]` in `buf[from..lf)`. */
+function parseChunkSize(buf: Uint8Array, from: number, lf: number): number {
+  let size = 0;
+  let i = from;
+  for (; i < lf; i++) {
+    const digit = HEX[buf[i]];
+    if (digit === -1) break;
+    size = size * 16 + digit;
+  }
+  const digits = i - from;
+  if (digits === 0 || digits > 12) throw new FramingError("an invalid chunk size");
+  for (; i < lf; i++) {
+    const b = buf[i];
+    if (b === SP || b === HTAB) continue;
+    if (b === CR && i === lf - 1) break;
+    if (b !== 0x3b) throw new FramingError("an invalid chunk size");
+    // A chunk extension: skipped, but it must not hide control characters.
+    for (i++; i < lf; i++) {
+      const e = buf[i];
+      if ((e < SP && e !== HTAB && !(e === CR && i === lf - 1)) || e === 0x7f) {
+        throw new FramingError("an invalid chunk extension");
+      }
+    }
+  }
+  return size;
+}

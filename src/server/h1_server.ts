@@ -1,0 +1,908 @@
+/**
+ * orygate's HTTP/1.1 server, over `Deno.listen` (or `Deno.listenTls`).
+ *
+ * Why not `Deno.serve`: it has no header timeout, so a client sending its head a byte at a
+ * time (slowloris) holds a connection forever; and a proxy built on it paid for a web
+ * `Request` and `Response` per request, which cost more than the proxying itself (see
+ * docs/performance.md). This server parses heads into plain {@linkcode ProxyRequest}s,
+ * writes {@linkcode ProxyResult}s with their head and a small body in one write, and:
+ *
+ * - cuts off a client whose request head is not complete within `headerTimeoutMs` (counted
+ *   from its first byte, or from the connection's start), and idle keep-alive connections
+ *   after `idleTimeoutMs`, with one coarse sweep instead of a timer per request;
+ * - frames strictly (RFC 9112): both Content-Length and Transfer-Encoding, conflicting
+ *   lengths, unknown codings, obs-fold, bad chunks, control bytes → 400 and the connection
+ *   closes; a head over {@linkcode MAX_HEAD_BYTES} → 431;
+ * - streams request bodies with backpressure (answering `Expect: 100-continue` when the body
+ *   is first wanted) and response bodies with their Content-Length or chunked;
+ * - notices a client that goes away mid-request (a read stays pending) and aborts the
+ *   request's signal;
+ * - joins upgraded (WebSocket) connections with the upstream's, byte for byte.
+ *
+ * @example
+ * ```ts
+ * import { serveH1 } from "./h1_server.ts";
+ * const server = serveH1({ hostname: "127.0.0.1", port: 0 }, (req) =>
+ *   Promise.resolve({
+ *     status: 200,
+ *     statusText: "OK",
+ *     headers: new Headers({ "content-type": "text/plain" }),
+ *     body: new TextEncoder().encode(`hello ${new URL(req.url).pathname}`),
+ *   }));
+ * const res = await fetch(`http://127.0.0.1:${server.addr.port}/there`);
+ * console.log(await res.text()); // "hello /there"
+ * await server.shutdown();
+ * ```
+ *
+ * @module
+ */
+import type { ClientInfo } from "../proxy/handler.ts";
+import type { ProxyRequest, ProxyResult, UpgradedConnection } from "../proxy/message.ts";
+import {
+  checkHeadBytes,
+  ChunkedDecoder,
+  CR,
+  findLF,
+  FramingError,
+  HTAB,
+  isOws,
+  isToken,
+  latin1,
+  LF,
+  parseContentLength,
+  SP,
+} from "../proxy/h1_syntax.ts";
+
+/** Largest request head accepted (request line and all header lines), in bytes. */
+export const MAX_HEAD_BYTES = 48 * 1024;
+/** Most header lines accepted before the head is refused with 431. */
+const MAX_HEADER_LINES = 200;
+/** First read buffer per connection; it grows up to {@linkcode MAX_HEAD_BYTES} for big heads. */
+const INITIAL_BUFFER_BYTES = 8 * 1024;
+/** Most bytes one request-body read asks for. */
+const BODY_READ_BYTES = 32 * 1024;
+/** Response bodies up to this size go out in the same write as the head. */
+const COALESCE_BYTES = 16 * 1024;
+/** How often deadlines are checked. */
+const SWEEP_MS = 250;
+
+/** Where and how to serve. */
+export interface H1ServerOptions {
+  readonly hostname: string;
+  readonly port: number;
+  /** PEM certificate chain and key: serves HTTPS (HTTP/1.1). */
+  readonly tls?: { readonly cert: string; readonly key: string };
+  /** Time allowed for a request head to arrive whole (default 10 s). */
+  readonly headerTimeoutMs?: number;
+  /** How long an idle keep-alive connection is kept (default 60 s). */
+  readonly idleTimeoutMs?: number;
+  /** Called with handler failures and unexpected errors (the client got a 500 or a reset). */
+  readonly onError?: (error: unknown) => void;
+}
+
+/** A running server. */
+export interface H1Server {
+  readonly addr: Deno.NetAddr;
+  /** Resolves once the server stopped and every connection has closed. */
+  readonly finished: Promise<void>;
+  /** Open client connections, for tests and diagnostics. */
+  readonly connections: number;
+  /** Stops accepting, closes idle connections, lets requests in flight finish. */
+  shutdown(): Promise<void>;
+}
+
+/** The handler the server calls: the engine (`createProxyEngine`) or anything like it. */
+export type H1Handler = (req: ProxyRequest, info: ClientInfo) => Promise<ProxyResult>;
+
+/** Starts serving; throws what `Deno.listen` throws (address in use, permission denied). */
+export function serveH1(options: H1ServerOptions, handler: H1Handler): H1Server {
+  const listener: Deno.Listener = options.tls
+    ? Deno.listenTls({
+      hostname: options.hostname,
+      port: options.port,
+      cert: options.tls.cert,
+      key: options.tls.key,
+    })
+    : Deno.listen({ hostname: options.hostname, port: options.port });
+  const server = new Server(listener, options, handler);
+  void server.accept();
+  return {
+    addr: listener.addr as Deno.NetAddr,
+    finished: server.finished,
+    get connections() {
+      return server.open.size;
+    },
+    shutdown: () => server.shutdown(),
+  };
+}
+
+const encoder = new TextEncoder();
+const asciiDecoder = new TextDecoder();
+const LAST_CHUNK = encoder.encode("0\r\n\r\n");
+const CONTINUE = encoder.encode("HTTP/1.1 100 Continue\r\n\r\n");
+
+/** Bad request: answered with `status` and the connection closes. */
+class BadRequest extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+class Server {
+  readonly open = new Set<Connection>();
+  readonly finished: Promise<void>;
+  readonly headerTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  closing = false;
+  /** `Date` header value, refreshed by the sweep. */
+  date = new Date().toUTCString();
+  #resolveFinished!: () => void;
+  #sweeper: ReturnType<typeof setInterval>;
+
+  constructor(
+    readonly listener: Deno.Listener,
+    readonly options: H1ServerOptions,
+    readonly handler: H1Handler,
+  ) {
+    this.headerTimeoutMs = options.headerTimeoutMs ?? 10_000;
+    this.idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
+    this.finished = new Promise((resolve) => this.#resolveFinished = resolve);
+    this.#sweeper = setInterval(() => this.#sweep(), SWEEP_MS);
+  }
+
+  async accept(): Promise<void> {
+    for (;;) {
+      let conn: Deno.Conn;
+      try {
+        conn = await this.listener.accept();
+      } catch (err) {
+        if (this.closing || err instanceof Deno.errors.BadResource) break;
+        // Out of file descriptors and the like: back off instead of spinning.
+        this.options.onError?.(err);
+        await new Promise((r) => setTimeout(r, 100));
+        continue;
+      }
+      if (this.closing) {
+        conn.close();
+        break;
+      }
+      const c = new Connection(this, conn);
+      this.open.add(c);
+      void c.serve().finally(() => {
+        this.open.delete(c);
+        if (this.closing && this.open.size === 0) this.#done();
+      });
+    }
+  }
+
+  #sweep(): void {
+    const now = Date.now();
+    this.date = new Date(now).toUTCString();
+    for (const c of this.open) {
+      if (c.deadline !== 0 && c.deadline <= now) c.timedOut();
+    }
+  }
+
+  shutdown(): Promise<void> {
+    if (!this.closing) {
+      this.closing = true;
+      try {
+        this.listener.close();
+      } catch {
+        // already closed
+      }
+      for (const c of this.open) c.closeIfIdle();
+      if (this.open.size === 0) this.#done();
+    }
+    return this.finished;
+  }
+
+  #done(): void {
+    clearInterval(this.#sweeper);
+    this.#resolveFinished();
+  }
+}
+
+/** The parsed request line and framing of one request. */
+interface Head {
+  readonly method: string;
+  readonly target: string;
+  readonly headers: Headers;
+  readonly http10: boolean;
+  /** -1 when absent. */
+  readonly contentLength: number;
+  readonly chunked: boolean;
+  readonly close: boolean;
+  readonly expectContinue: boolean;
+}
+
+/** One client connection and its read buffer (`buf[start..end)` is read but unparsed). */
+class Connection {
+  buf = new Uint8Array(INITIAL_BUFFER_BYTES);
+  start = 0;
+  end = 0;
+  /** When the current wait times out (0: no deadline). */
+  deadline = 0;
+  closed = false;
+  /** Waiting for a new request with nothing of it read yet. */
+  idle = true;
+  /** The read kept pending while a request is handled, to notice the client leaving. */
+  #pending: Promise<number | null> | undefined;
+  /** The request in flight's abort controller. */
+  #abort: AbortController | undefined;
+  readonly info: ClientInfo;
+  readonly scheme: string;
+
+  constructor(readonly server: Server, readonly conn: Deno.Conn) {
+    if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
+    const addr = conn.remoteAddr as Deno.NetAddr;
+    this.info = { remoteAddr: { hostname: addr.hostname }, joinsUpgrades: true };
+    this.scheme = server.options.tls ? "https://" : "http://";
+  }
+
+  timedOut(): void {
+    this.close();
+  }
+
+  closeIfIdle(): void {
+    if (this.idle) this.close();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.deadline = 0;
+    this.#abort?.abort(new DOMException("The client connection closed", "AbortError"));
+    try {
+      this.conn.close();
+    } catch {
+      // already closed
+    }
+  }
+
+  async serve(): Promise<void> {
+    try {
+      while (!this.closed) {
+        const keepAlive = await this.#next();
+        if (!keepAlive || this.server.closing) break;
+      }
+    } catch (err) {
+      if (!this.closed && !isDisconnect(err)) this.server.options.onError?.(err);
+    } finally {
+      this.close();
+    }
+  }
+
+  /** Reads into the buffer; resolves to the bytes read, or null at the end of input. */
+  async #fill(): Promise<number | null> {
+    let read = this.#pending;
+    if (read !== undefined) {
+      this.#pending = undefined;
+    } else {
+      this.#makeRoom();
+      read = this.conn.read(this.buf.subarray(this.end));
+    }
+    const n = await read;
+    if (n !== null) this.end += n;
+    return n;
+  }
+
+  /** Compacts the buffer, and grows it when a head needs more room (up to the limit). */
+  #makeRoom(): void {
+    if (this.start === this.end) {
+      this.start = this.end = 0;
+    } else if (this.start > 0 && this.end === this.buf.length) {
+      this.buf.copyWithin(0, this.start, this.end);
+      this.end -= this.start;
+      this.start = 0;
+    }
+    if (this.end === this.buf.length) {
+      if (this.buf.length >= MAX_HEAD_BYTES) {
+        throw new BadRequest(431, "the request head is too large");
+      }
+      const bigger = new Uint8Array(Math.min(this.buf.length * 4, MAX_HEAD_BYTES));
+      bigger.set(this.buf.subarray(0, this.end));
+      this.buf = bigger;
+    }
+  }
+
+  /** Handles one request; resolves to whether the connection stays open. */
+  async #next(): Promise<boolean> {
+    let head: Head;
+    try {
+      const parsed = await this.#readHead();
+      if (parsed === undefined) return false;
+      head = parsed;
+    } catch (err) {
+      if (err instanceof BadRequest || err instanceof FramingError || err instanceof TypeError) {
+        // TypeError: a header value `Headers` refuses.
+        const status = err instanceof BadRequest ? err.status : 400;
+        await this.#refuse(
+          status,
+          err instanceof FramingError ? `the request has ${err.message}` : err.message,
+        );
+        return false;
+      }
+      throw err;
+    }
+
+    const abort = new AbortController();
+    this.#abort = abort;
+    const body = head.chunked || head.contentLength > 0 ? new RequestBody(this, head) : undefined;
+    let url: string;
+    try {
+      url = requestUrl(this.scheme, head);
+    } catch (err) {
+      await this.#refuse(400, (err as Error).message);
+      return false;
+    }
+    const req: ProxyRequest = {
+      method: head.method,
+      url,
+      headers: head.headers,
+      body: body?.stream ?? null,
+      signal: abort.signal,
+    };
+    // Without a body to read, keep a read pending: a client that leaves is noticed at once.
+    if (body === undefined) this.#watch();
+
+    let result: ProxyResult;
+    try {
+      result = await this.server.handler(req, this.info);
+    } catch (err) {
+      this.server.options.onError?.(err);
+      result = {
+        status: 500,
+        statusText: "",
+        headers: new Headers({ "content-type": "text/plain; charset=utf-8" }),
+        body: encoder.encode("orygate: internal error\n"),
+      };
+    }
+    if (this.closed) {
+      await cancelBody(result.body);
+      result.upgraded?.conn.close();
+      return false;
+    }
+    if (result.upgraded !== undefined) {
+      await this.#join(result, result.upgraded);
+      return false;
+    }
+    // A request body the handler left unread cannot be skipped safely: close afterwards.
+    const bodyDone = body === undefined || body.done;
+    const keepAlive = !head.close && bodyDone && !this.server.closing;
+    const ok = await this.#write(head, result, keepAlive);
+    this.#abort = undefined;
+    return ok && keepAlive;
+  }
+
+  /** Reads request-body bytes into the buffer (no extra copy); null at the end of input. */
+  async fillBody(): Promise<number | null> {
+    if (this.start === this.end) this.start = this.end = 0;
+    else if (this.start > 0) {
+      this.buf.copyWithin(0, this.start, this.end);
+      this.end -= this.start;
+      this.start = 0;
+    }
+    const room = Math.min(this.buf.length - this.end, BODY_READ_BYTES);
+    const n = await this.conn.read(this.buf.subarray(this.end, this.end + room));
+    if (n !== null) this.end += n;
+    return n;
+  }
+
+  /** Keeps a read pending (see {@linkcode #next}); its bytes stay for the next request. */
+  #watch(): void {
+    if (this.#pending !== undefined || this.closed) return;
+    try {
+      this.#makeRoom();
+    } catch {
+      return; // a full buffer: the next head read refuses it
+    }
+    const read = this.conn.read(this.buf.subarray(this.end));
+    this.#pending = read;
+    read.then((n) => {
+      if (n === null) this.#abort?.abort(new DOMException("The client went away", "AbortError"));
+    }, (err) => this.#abort?.abort(err));
+  }
+
+  /** Reads and parses the next request head; undefined when the client closed cleanly. */
+  async #readHead(): Promise<Head | undefined> {
+    const server = this.server;
+    this.idle = this.start === this.end;
+    this.deadline = Date.now() + (this.idle ? server.idleTimeoutMs : server.headerTimeoutMs);
+    let scanned = 0;
+    try {
+      for (;;) {
+        // Tolerate empty lines before a request line (RFC 9112 §2.2).
+        while (
+          this.start < this.end && (this.buf[this.start] === LF || this.buf[this.start] === CR)
+        ) {
+          if (
+            this.buf[this.start] === CR && this.start + 1 < this.end &&
+            this.buf[this.start + 1] !== LF
+          ) {
+            break;
+          }
+          this.start++;
+        }
+        if (this.start < this.end) {
+          const headEnd = findHeadEnd(this.buf, this.start + scanned, this.end);
+          if (headEnd !== -1) {
+            const head = parseRequestHead(this.buf, this.start, headEnd);
+            this.start = headEnd;
+            return head;
+          }
+          scanned = Math.max(0, this.end - this.start - 3);
+          if (this.end - this.start >= MAX_HEAD_BYTES) {
+            throw new BadRequest(431, "the request head is too large");
+          }
+        }
+        const before = this.start;
+        const n = await this.#fill();
+        if (this.closed) return undefined;
+        if (n === null) {
+          if (this.start === this.end) return undefined;
+          throw new BadRequest(400, "the request head ended early");
+        }
+        if (this.idle) {
+          // The first byte of a new request: from now on it has the head timeout.
+          this.idle = false;
+          this.deadline = Date.now() + server.headerTimeoutMs;
+        }
+        if (this.start !== before) scanned = 0; // the buffer moved
+      }
+    } catch (err) {
+      if (this.closed && !(err instanceof BadRequest)) return undefined;
+      throw err;
+    } finally {
+      this.deadline = 0;
+      this.idle = false;
+    }
+  }
+
+  /** Answers a request that cannot be handled, then the connection closes. */
+  async #refuse(status: number, message: string): Promise<void> {
+    if (this.closed) return;
+    const text = `orygate: ${message}\n`;
+    const head = `HTTP/1.1 ${status} ${REASONS[status] ?? ""}\r\ncontent-type: text/plain; ` +
+      `charset=utf-8\r\ncontent-length: ${text.length}\r\nconnection: close\r\n` +
+      `date: ${this.server.date}\r\n\r\n${text}`;
+    await this.#writeAll(encoder.encode(head)).catch(() => {});
+  }
+
+  async #writeAll(data: Uint8Array): Promise<void> {
+    let off = 0;
+    while (off < data.byteLength) {
+      off += await this.conn.write(off === 0 ? data : data.subarray(off));
+    }
+  }
+
+  /** Writes a result; resolves to false when the connection cannot carry another response. */
+  async #write(head: Head, result: ProxyResult, keepAlive: boolean): Promise<boolean> {
+    const status = result.status;
+    const noBody = head.method === "HEAD" || status === 204 || status === 304 || status < 200;
+    let text = `HTTP/1.1 ${status} ${result.statusText || REASONS[status] || ""}\r\n`;
+    let declared = -1;
+    let hasDate = false;
+    result.headers.forEach((value, name) => {
+      switch (name) {
+        case "content-length":
+          declared = /^\d{1,15}$/.test(value) ? Number(value) : -1;
+          if (head.method === "HEAD" || status === 304) text += "content-length: " + value + "\r\n";
+          return;
+        case "transfer-encoding":
+        case "connection":
+        case "keep-alive":
+          return;
+        case "date":
+          hasDate = true;
+      }
+      text += name + ": " + value + "\r\n";
+    });
+    if (!hasDate) text += "date: " + this.server.date + "\r\n";
+    const body = noBody ? null : result.body;
+    if (body instanceof ReadableStream && head.http10 && declared < 0) {
+      keepAlive = false; // HTTP/1.0 has no chunked coding: the body ends with the connection
+    }
+    if (!keepAlive) text += "connection: close\r\n";
+    else if (head.http10) text += "connection: keep-alive\r\n";
+
+    if (noBody) {
+      await cancelBody(result.body);
+      return await this.#send(encodeHead(text + "\r\n"), keepAlive);
+    }
+    if (body === null || body instanceof Uint8Array) {
+      const size = body?.byteLength ?? 0;
+      const headBytes = encodeHead(text + "content-length: " + size + "\r\n\r\n");
+      if (body === null || size === 0) return await this.#send(headBytes, keepAlive);
+      if (size <= COALESCE_BYTES) {
+        const all = new Uint8Array(headBytes.byteLength + size);
+        all.set(headBytes);
+        all.set(body, headBytes.byteLength);
+        return await this.#send(all, keepAlive);
+      }
+      if (!await this.#send(headBytes, true)) return false;
+      return await this.#send(body, keepAlive);
+    }
+    const chunked = declared < 0 && !head.http10;
+    text += declared >= 0 ? "content-length: " + declared + "\r\n" : "";
+    text += chunked ? "transfer-encoding: chunked\r\n\r\n" : "\r\n";
+    return await this.#pump(encodeHead(text), body, chunked, declared, keepAlive);
+  }
+
+  async #send(data: Uint8Array, keepAlive: boolean): Promise<boolean> {
+    try {
+      await this.#writeAll(data);
+    } catch {
+      this.close();
+      return false;
+    }
+    return keepAlive;
+  }
+
+  /** Streams a body; an upstream failure ends the response without its proper end. */
+  async #pump(
+    head: Uint8Array,
+    body: ReadableStream<Uint8Array>,
+    chunked: boolean,
+    declared: number,
+    keepAlive: boolean,
+  ): Promise<boolean> {
+    const reader = body.getReader();
+    let sent = 0;
+    try {
+      await this.#writeAll(head);
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        if (value.byteLength === 0) continue;
+        sent += value.byteLength;
+        if (declared >= 0 && sent > declared) throw new Error("the body is longer than declared");
+        if (chunked) {
+          const frame = value.byteLength.toString(16) + "\r\n";
+          const out = new Uint8Array(frame.length + value.byteLength + 2);
+          encoder.encodeInto(frame, out);
+          out.set(value, frame.length);
+          out[out.length - 2] = CR;
+          out[out.length - 1] = LF;
+          await this.#writeAll(out);
+        } else {
+          await this.#writeAll(value);
+        }
+      }
+      if (declared >= 0 && sent < declared) throw new Error("the body is shorter than declared");
+      if (chunked) await this.#writeAll(LAST_CHUNK);
+    } catch (err) {
+      // The client sees the connection close before the body's end: an error, never a
+      // truncated body passed off as complete.
+      reader.cancel(err).catch(() => {});
+      this.close();
+      return false;
+    }
+    return keepAlive;
+  }
+
+  /** Writes the 101 and joins the two connections until either side ends. */
+  async #join(result: ProxyResult, upstream: UpgradedConnection): Promise<void> {
+    let text = `HTTP/1.1 101 ${result.statusText || "Switching Protocols"}\r\n`;
+    result.headers.forEach((value, name) => text += name + ": " + value + "\r\n");
+    const up = upstream.conn;
+    try {
+      await this.#writeAll(encodeHead(text + "\r\n"));
+      if (upstream.leftover.byteLength > 0) await this.#writeAll(upstream.leftover);
+      // Bytes the client sent after its upgrade request (or a read kept pending) go first.
+      const pending = this.#pending;
+      this.#pending = undefined;
+      if (pending !== undefined) {
+        const n = await pending;
+        if (n !== null) this.end += n;
+      }
+      if (this.end > this.start) await writeAllTo(up, this.buf.slice(this.start, this.end));
+      this.start = this.end = 0;
+      await Promise.race([relay(this.conn, up), relay(up, this.conn)]);
+    } catch {
+      // either side went away
+    } finally {
+      try {
+        up.close();
+      } catch {
+        // already closed
+      }
+      this.close();
+    }
+  }
+}
+
+/** The request body as a stream, read off the connection with backpressure. */
+class RequestBody implements UnderlyingDefaultSource<Uint8Array> {
+  readonly stream: ReadableStream<Uint8Array>;
+  done = false;
+  #remaining: number;
+  #decoder: ChunkedDecoder | undefined;
+  #ranges: number[] = [];
+  #continued: boolean;
+
+  constructor(readonly c: Connection, head: Head) {
+    this.#remaining = head.contentLength;
+    this.#decoder = head.chunked ? new ChunkedDecoder() : undefined;
+    this.#continued = !head.expectContinue;
+    this.stream = new ReadableStream(this, { highWaterMark: 0 });
+  }
+
+  async pull(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
+    const c = this.c;
+    if (!this.#continued) {
+      this.#continued = true;
+      await writeAllTo(c.conn, CONTINUE);
+    }
+    try {
+      for (;;) {
+        const chunk = this.#take();
+        if (chunk !== undefined) controller.enqueue(chunk);
+        if (this.done) {
+          controller.close();
+          return;
+        }
+        if (chunk !== undefined) return;
+        c.deadline = Date.now() + c.server.idleTimeoutMs;
+        const n = await c.fillBody();
+        c.deadline = 0;
+        if (n === null) throw new Error("the client closed the connection mid-body");
+      }
+    } catch (err) {
+      const error = err instanceof FramingError
+        ? new Error(`the request body has ${err.message}`)
+        : err;
+      controller.error(error);
+      c.close();
+    }
+  }
+
+  cancel(): void {
+    // The handler does not want the rest; the connection closes after the response.
+  }
+
+  /** Takes body bytes buffered on the connection; sets `done` at the body's end. */
+  #take(): Uint8Array | undefined {
+    const c = this.c;
+    if (this.#decoder === undefined) {
+      const avail = c.end - c.start;
+      if (avail === 0) return undefined;
+      const n = avail < this.#remaining ? avail : this.#remaining;
+      const out = c.buf.slice(c.start, c.start + n);
+      c.start += n;
+      this.#remaining -= n;
+      if (this.#remaining === 0) this.done = true;
+      return out;
+    }
+    const ranges = this.#ranges;
+    ranges.length = 0;
+    c.start = this.#decoder.decode(c.buf, c.start, c.end, ranges);
+    if (this.#decoder.done) this.done = true;
+    if (ranges.length === 0) return undefined;
+    let total = 0;
+    for (let i = 0; i < ranges.length; i += 2) total += ranges[i + 1] - ranges[i];
+    const out = new Uint8Array(total);
+    let at = 0;
+    for (let i = 0; i < ranges.length; i += 2) {
+      out.set(c.buf.subarray(ranges[i], ranges[i + 1]), at);
+      at += ranges[i + 1] - ranges[i];
+    }
+    return out;
+  }
+}
+
+/** Copies one direction of an upgraded connection until its end. */
+async function relay(from: Deno.Conn, to: Deno.Conn): Promise<void> {
+  const buf = new Uint8Array(16 * 1024);
+  for (;;) {
+    const n = await from.read(buf);
+    if (n === null) return;
+    await writeAllTo(to, buf.subarray(0, n));
+  }
+}
+
+async function writeAllTo(conn: Deno.Conn, data: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < data.byteLength) off += await conn.write(data.subarray(off));
+}
+
+async function cancelBody(body: ProxyResult["body"]): Promise<void> {
+  if (body instanceof ReadableStream) await body.cancel().catch(() => {});
+}
+
+/** Index just past the blank line ending a head in `buf[from..end)`, or -1. */
+function findHeadEnd(buf: Uint8Array, from: number, end: number): number {
+  let i = from;
+  for (;;) {
+    const lf = findLF(buf, i, end);
+    if (lf === -1) return -1;
+    // LF LF or LF CR LF ends the head.
+    if (lf + 1 < end && buf[lf + 1] === LF) return lf + 2;
+    if (lf + 2 < end && buf[lf + 1] === CR && buf[lf + 2] === LF) return lf + 3;
+    i = lf + 1;
+  }
+}
+
+/** Parses a request head in `buf[start..end)`. Throws {@linkcode BadRequest}/FramingError. */
+function parseRequestHead(buf: Uint8Array, start: number, end: number): Head {
+  const ascii = checkHeadBytes(buf, start, end);
+  const text = ascii ? asciiDecoder.decode(buf.subarray(start, end)) : latin1(buf, start, end);
+
+  // request-line = method SP request-target SP HTTP-version
+  let lf = text.indexOf("\n");
+  let eol = lf > 0 && text.charCodeAt(lf - 1) === CR ? lf - 1 : lf;
+  const sp1 = text.indexOf(" ");
+  const sp2 = sp1 === -1 ? -1 : text.indexOf(" ", sp1 + 1);
+  if (sp1 <= 0 || sp2 === -1 || sp2 > eol || !isToken(text, 0, sp1)) {
+    throw new BadRequest(400, "the request line is invalid");
+  }
+  const version = text.slice(sp2 + 1, eol);
+  if (version !== "HTTP/1.1" && version !== "HTTP/1.0") {
+    throw new BadRequest(version.startsWith("HTTP/") ? 505 : 400, "only HTTP/1.x is served");
+  }
+  const method = text.slice(0, sp1);
+  const target = text.slice(sp1 + 1, sp2);
+  if (target.length === 0 || target.includes(" ")) {
+    throw new BadRequest(400, "the request target is invalid");
+  }
+
+  const headers = new Headers();
+  let contentLength = -1;
+  let chunked = false;
+  let close = version === "HTTP/1.0";
+  let expectContinue = false;
+  let hosts = 0;
+  let lines = 0;
+  let pos = lf + 1;
+  for (;;) {
+    lf = text.indexOf("\n", pos);
+    eol = lf > pos && text.charCodeAt(lf - 1) === CR ? lf - 1 : lf;
+    if (eol === pos) break;
+    if (++lines > MAX_HEADER_LINES) throw new BadRequest(431, "too many request header fields");
+    const first = text.charCodeAt(pos);
+    if (first === SP || first === HTAB) {
+      throw new BadRequest(400, "a folded header line (obs-fold) is not allowed");
+    }
+    const colon = text.indexOf(":", pos);
+    if (colon === -1 || colon > eol || !isToken(text, pos, colon)) {
+      throw new BadRequest(400, "a request header line is invalid");
+    }
+    let vs = colon + 1;
+    let ve = eol;
+    while (vs < ve && isOws(text.charCodeAt(vs))) vs++;
+    while (ve > vs && isOws(text.charCodeAt(ve - 1))) ve--;
+    const name = text.slice(pos, colon);
+    const value = text.slice(vs, ve);
+    switch (colon - pos) {
+      case 4:
+        if (name.toLowerCase() === "host") hosts++;
+        break;
+      case 6:
+        if (name.toLowerCase() === "expect") {
+          if (value.toLowerCase() !== "100-continue") {
+            throw new BadRequest(417, `the expectation "${value}" cannot be met`);
+          }
+          expectContinue = true;
+          pos = lf + 1;
+          continue; // answered here, never forwarded
+        }
+        break;
+      case 10:
+        if (name.toLowerCase() === "connection") {
+          for (const token of value.split(",")) {
+            const t = token.trim().toLowerCase();
+            if (t === "close") close = true;
+            else if (t === "keep-alive") close = false;
+          }
+        }
+        break;
+      case 14:
+        if (name.toLowerCase() === "content-length") {
+          contentLength = parseContentLength(value, contentLength);
+        }
+        break;
+      case 17:
+        if (name.toLowerCase() === "transfer-encoding") {
+          for (const token of value.split(",")) {
+            const t = token.trim().toLowerCase();
+            if (t === "") continue;
+            if (t !== "chunked" || chunked) {
+              throw new BadRequest(400, `the Transfer-Encoding "${value}" is not supported`);
+            }
+            chunked = true;
+          }
+        }
+        break;
+    }
+    headers.append(name, value);
+    pos = lf + 1;
+  }
+  if (chunked && contentLength !== -1) {
+    throw new BadRequest(400, "both Transfer-Encoding and Content-Length were sent");
+  }
+  if (version === "HTTP/1.1" && hosts !== 1) {
+    throw new BadRequest(400, hosts === 0 ? "the Host header is missing" : "Host was sent twice");
+  }
+  if (hosts > 1) throw new BadRequest(400, "Host was sent twice");
+  return {
+    method,
+    target,
+    headers,
+    http10: version === "HTTP/1.0",
+    contentLength,
+    chunked,
+    close,
+    expectContinue: expectContinue && (chunked || contentLength > 0),
+  };
+}
+
+/** The absolute URL for a head: origin-form target on the Host, or an absolute-form target. */
+function requestUrl(scheme: string, head: Head): string {
+  const target = head.target;
+  if (target.charCodeAt(0) === 0x2f /* / */) {
+    const host = head.headers.get("host") ?? "localhost";
+    const url = scheme + host + target;
+    // Host must be a host; a URL parse catches everything else ("a b", "x/y", "@").
+    if (!HOST.test(host)) throw new Error("the Host header is invalid");
+    return url;
+  }
+  if (/^https?:\/\//i.test(target)) {
+    const parsed = URL.parse(target);
+    if (parsed === null) throw new Error("the request target is invalid");
+    return parsed.href;
+  }
+  throw new Error("the request target is invalid");
+}
+
+/** reg-name or IPv4 or [IPv6], with an optional port. */
+const HOST = /^(?:[A-Za-z0-9\-._~!$&'()*+,;=%]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+
+function encodeHead(text: string): Uint8Array {
+  const bytes = encoder.encode(text);
+  if (bytes.byteLength === text.length) return bytes;
+  // Header values are byte strings: each char is one byte.
+  const out = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
+  return out;
+}
+
+function isDisconnect(err: unknown): boolean {
+  return err instanceof Deno.errors.ConnectionReset ||
+    err instanceof Deno.errors.BrokenPipe ||
+    err instanceof Deno.errors.BadResource ||
+    err instanceof Deno.errors.Interrupted ||
+    err instanceof Deno.errors.UnexpectedEof ||
+    (err instanceof Error && /tls|handshake|certificate/i.test(err.message));
+}
+
+const REASONS: Record<number, string> = {
+  100: "Continue",
+  101: "Switching Protocols",
+  200: "OK",
+  201: "Created",
+  202: "Accepted",
+  204: "No Content",
+  206: "Partial Content",
+  301: "Moved Permanently",
+  302: "Found",
+  303: "See Other",
+  304: "Not Modified",
+  307: "Temporary Redirect",
+  308: "Permanent Redirect",
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  413: "Content Too Large",
+  414: "URI Too Long",
+  417: "Expectation Failed",
+  429: "Too Many Requests",
+  431: "Request Header Fields Too Large",
+  500: "Internal Server Error",
+  501: "Not Implemented",
+  502: "Bad Gateway",
+  503: "Service Unavailable",
+  504: "Gateway Timeout",
+  505: "HTTP Version Not Supported",
+};

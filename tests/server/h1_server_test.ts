@@ -1,0 +1,280 @@
+import { type H1Handler, type H1Server, serveH1 } from "../../src/server/h1_server.ts";
+import type { ProxyResult } from "../../src/proxy/message.ts";
+import { assert } from "../_support/assert.ts";
+import { rawRequest } from "../_support/raw_http.ts";
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+function result(
+  status: number,
+  body: string | Uint8Array | ReadableStream<Uint8Array> | null,
+  headers: HeadersInit = {},
+): ProxyResult {
+  return {
+    status,
+    statusText: "",
+    headers: new Headers(headers),
+    body: typeof body === "string" ? enc.encode(body) : body as ProxyResult["body"],
+  };
+}
+
+/** A handler that echoes what it received, with a few special paths. */
+function echo(aborted: string[]): H1Handler {
+  return async (req) => {
+    const url = new URL(req.url);
+    switch (url.pathname) {
+      case "/stream":
+        return result(200, ReadableStream.from([enc.encode("one,"), enc.encode("two")]));
+      case "/broken": {
+        let sent = false;
+        return result(
+          200,
+          new ReadableStream({
+            pull(c) {
+              if (!sent) {
+                sent = true;
+                c.enqueue(enc.encode("partial"));
+              } else c.error(new Error("upstream died"));
+            },
+          }),
+        );
+      }
+      case "/wait":
+        await new Promise<void>((resolve) => {
+          req.signal.addEventListener("abort", () => {
+            aborted.push(url.pathname);
+            resolve();
+          });
+        });
+        return result(502, null);
+      case "/empty":
+        return result(204, null);
+      case "/head":
+        return result(200, null, { "content-length": "1234" });
+    }
+    const body = req.body === null ? "" : await new Response(req.body).text();
+    return result(
+      200,
+      JSON.stringify({
+        method: req.method,
+        url: req.url,
+        expect: req.headers.get("expect"),
+        body,
+      }),
+      { "content-type": "application/json" },
+    );
+  };
+}
+
+async function withServer(
+  fn: (server: H1Server, aborted: string[]) => Promise<void>,
+  options: { headerTimeoutMs?: number; idleTimeoutMs?: number } = {},
+): Promise<void> {
+  const aborted: string[] = [];
+  const server = serveH1({ hostname: "127.0.0.1", port: 0, ...options }, echo(aborted));
+  try {
+    await fn(server, aborted);
+  } finally {
+    await server.shutdown();
+  }
+}
+
+/** Reads from `conn` until it closes; resolves to the text and when it closed. */
+async function readToClose(conn: Deno.Conn): Promise<{ text: string; at: number }> {
+  const buf = new Uint8Array(16 * 1024);
+  let text = "";
+  try {
+    for (;;) {
+      const n = await conn.read(buf);
+      if (n === null) break;
+      text += dec.decode(buf.subarray(0, n));
+    }
+  } catch {
+    // reset: closed too
+  }
+  return { text, at: performance.now() };
+}
+
+Deno.test("serveH1(): keep-alive, pipelining, bodies and framing", async (t) => {
+  await withServer(async (server) => {
+    const port = server.addr.port;
+    await t.step("two pipelined requests are answered in order on one connection", async () => {
+      const answer = await rawRequest(
+        port,
+        "GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b?q=1 HTTP/1.1\r\nHost: x\r\n\r\n",
+        300,
+      );
+      const first = answer.indexOf('"url":"http://x/a"');
+      const second = answer.indexOf('"url":"http://x/b?q=1"');
+      assert.ok(first !== -1 && second > first, answer);
+      assert.equal(answer.match(/HTTP\/1\.1 200 OK/g)?.length, 2);
+    });
+    await t.step(
+      "a chunked request body arrives decoded; Expect: 100-continue is answered",
+      async () => {
+        const answer = await rawRequest(
+          port,
+          "POST /up HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n" +
+            "5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nx-trailer: 1\r\n\r\n",
+          300,
+        );
+        assert.match(answer, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK/);
+        assert.match(answer, /"body":"hello world"/);
+        assert.match(answer, /"expect":null/); // answered here, not forwarded
+      },
+    );
+    await t.step("a streamed body without a length goes out chunked", async () => {
+      const answer = await rawRequest(port, "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n", 300);
+      assert.match(answer, /transfer-encoding: chunked\r\n/);
+      assert.match(answer, /\r\n\r\n4\r\none,\r\n3\r\ntwo\r\n0\r\n\r\n$/);
+    });
+    await t.step("HTTP/1.0: the body ends with the connection", async () => {
+      const answer = await rawRequest(port, "GET /stream HTTP/1.0\r\n\r\n", 1000);
+      assert.match(answer, /connection: close\r\n/);
+      assert.ok(answer.endsWith("\r\n\r\none,two"), answer);
+    });
+    await t.step("HEAD keeps the length without a body; 204 has neither", async () => {
+      const head = await rawRequest(port, "HEAD /head HTTP/1.1\r\nHost: x\r\n\r\n", 300);
+      assert.match(head, /content-length: 1234\r\n/);
+      assert.ok(head.endsWith("\r\n\r\n"), head);
+      const empty = await rawRequest(port, "GET /empty HTTP/1.1\r\nHost: x\r\n\r\n", 300);
+      assert.match(empty, /^HTTP\/1\.1 204 No Content\r\n/);
+      assert.doesNotMatch(empty, /content-length/);
+    });
+    await t.step("a body that fails mid-way ends the response without its last chunk", async () => {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      await conn.write(enc.encode("GET /broken HTTP/1.1\r\nHost: x\r\n\r\n"));
+      const { text } = await readToClose(conn);
+      conn.close();
+      assert.match(text, /partial/);
+      assert.ok(!text.endsWith("0\r\n\r\n"), "must not look complete");
+    });
+  });
+});
+
+Deno.test("serveH1(): malformed requests are refused and the connection closes", async (t) => {
+  await withServer(async (server) => {
+    const port = server.addr.port;
+    const cases: [string, string, RegExp][] = [
+      ["no Host", "GET / HTTP/1.1\r\n\r\n", /^HTTP\/1\.1 400 .*Host header is missing/s],
+      ["two Hosts", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", /^HTTP\/1\.1 400 /],
+      ["a bad Host", "GET / HTTP/1.1\r\nHost: a b/c\r\n\r\n", /^HTTP\/1\.1 400 .*Host/s],
+      [
+        "obs-fold",
+        "GET / HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n  2\r\n\r\n",
+        /^HTTP\/1\.1 400 .*obs-fold/s,
+      ],
+      [
+        "Content-Length and Transfer-Encoding",
+        "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        /^HTTP\/1\.1 400 /,
+      ],
+      [
+        "conflicting Content-Length",
+        "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
+        /^HTTP\/1\.1 400 .*conflicting/s,
+      ],
+      ["a NUL byte", "GET / HTTP/1.1\r\nHost: x\r\nX-A: a\0b\r\n\r\n", /^HTTP\/1\.1 400 .*NUL/s],
+      ["HTTP/2 request line", "GET / HTTP/2.0\r\nHost: x\r\n\r\n", /^HTTP\/1\.1 505 /],
+      [
+        "an unmeetable Expect",
+        "GET / HTTP/1.1\r\nHost: x\r\nExpect: magic\r\n\r\n",
+        /^HTTP\/1\.1 417 /,
+      ],
+      [
+        "a head over 48 KiB",
+        `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(50_000)}\r\n\r\n`,
+        /^HTTP\/1\.1 431 /,
+      ],
+    ];
+    for (const [name, text, expected] of cases) {
+      await t.step(name, async () => {
+        const answer = await rawRequest(port, text, 1000);
+        assert.match(answer, expected, answer.slice(0, 200));
+        assert.match(answer, /connection: close\r\n/);
+        assert.equal(answer.match(/HTTP\/1\.1 \d{3}/g)?.length, 1, "nothing after the refusal");
+      });
+    }
+  });
+});
+
+Deno.test("serveH1(): a slow client (slowloris) is cut off without blocking others", async (t) => {
+  await withServer(async (server) => {
+    const port = server.addr.port;
+    await t.step("a head trickling in is closed after the header timeout", async () => {
+      const slow = await Deno.connect({ hostname: "127.0.0.1", port });
+      const started = performance.now();
+      await slow.write(enc.encode("GET / HTTP/1.1\r\nHost: x\r\n"));
+      const closed = readToClose(slow);
+      let trickling = true;
+      void (async () => {
+        for (let i = 0; trickling; i++) {
+          await new Promise((r) => setTimeout(r, 100));
+          await slow.write(enc.encode(`X-${i}: 1\r\n`)).catch(() => trickling = false);
+        }
+      })();
+      // Meanwhile other clients are served at once.
+      for (let i = 0; i < 5; i++) {
+        const t0 = performance.now();
+        const res = await fetch(`http://127.0.0.1:${port}/other`);
+        assert.equal(res.status, 200);
+        await res.body?.cancel();
+        assert.ok(performance.now() - t0 < 500, "others are not blocked");
+      }
+      const { text, at } = await closed;
+      trickling = false;
+      slow.close();
+      assert.equal(text, "", "no answer to an unfinished head");
+      const after = at - started;
+      assert.ok(after >= 900 && after < 2500, `closed after ${after.toFixed(0)} ms`);
+    });
+    await t.step("a connection that never sends a byte is closed too", async () => {
+      const silent = await Deno.connect({ hostname: "127.0.0.1", port });
+      const started = performance.now();
+      const { at } = await readToClose(silent);
+      silent.close();
+      assert.ok(at - started < 3500, `closed after ${(at - started).toFixed(0)} ms`);
+    });
+    assert.equal(server.connections, 0);
+  }, { headerTimeoutMs: 1000, idleTimeoutMs: 2000 });
+});
+
+Deno.test("serveH1(): a client that leaves mid-request aborts the request", async () => {
+  await withServer(async (server, aborted) => {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
+    await conn.write(enc.encode("GET /wait HTTP/1.1\r\nHost: x\r\n\r\n"));
+    await new Promise((r) => setTimeout(r, 100));
+    conn.close();
+    for (let i = 0; i < 40 && aborted.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    assert.deepEqual(aborted, ["/wait"]);
+  });
+});
+
+Deno.test("serveH1(): shutdown closes idle connections and lets a request in flight finish", async () => {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => release = r);
+  const server = serveH1({ hostname: "127.0.0.1", port: 0 }, async () => {
+    await gate;
+    return result(200, "done");
+  });
+  const port = server.addr.port;
+  const idle = await Deno.connect({ hostname: "127.0.0.1", port });
+  const busy = await Deno.connect({ hostname: "127.0.0.1", port });
+  await busy.write(enc.encode("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  await new Promise((r) => setTimeout(r, 100));
+  const stopped = server.shutdown();
+  const idleClosed = await readToClose(idle);
+  assert.equal(idleClosed.text, "");
+  release();
+  const answer = await readToClose(busy);
+  assert.match(answer.text, /^HTTP\/1\.1 200 OK\r\n/);
+  assert.match(answer.text, /connection: close\r\n/);
+  assert.ok(answer.text.endsWith("done"));
+  await stopped;
+  idle.close();
+  busy.close();
+  await assert.rejects(Deno.connect({ hostname: "127.0.0.1", port }));
+});

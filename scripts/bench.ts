@@ -2,19 +2,34 @@
  * `deno task bench`: orygate against nginx on loopback.
  *
  * Starts one nginx (non-daemon, config in a temp dir) with two servers: the upstream, which
- * answers a tiny body (and serves a 1 GiB file at `/big`), and a `proxy_pass` server in front
- * of it with an `upstream { keepalive 64; }` block, the baseline. Then, in front of the same
- * upstream, it runs:
+ * answers a tiny body (serves a 1 GiB file at `/big`, and echoes the `Authorization` it got at
+ * `/auth`), and a `proxy_pass` server in front of it with an `upstream { keepalive 64; }` block,
+ * the baseline. Beside nginx runs `scripts/_bench_upstream.ts`, one small Deno process that
+ * plays Ory's whoami (for a known session token), an upload sink and an SSE source: nginx can
+ * be none of those. The baseline proxies `/upload` and `/sse` to it. In front of the same
+ * upstreams, the bench runs:
  *
  * - `cli`: the real `orygate proxy` command, as shipped. (The node:http client it replaced was
  *   compared here before; its figures are in docs/performance.md.)
  *
- * Scenarios: (a) anonymous requests, `wrk -t1 -c32`; `download`: 1 GiB through the proxy with
- * curl, MB/s and the proxy's peak RSS (VmHWM). Each proxy runs in a fresh process per scenario.
- * Results print as a table and go to `bench-results/<timestamp>.json`.
+ * Scenarios (`--scenarios` ids):
  *
- * Flags: `--duration 10s` (wrk), `--rounds 1` (median over rounds),
- * `--targets cli`, `--scenarios a,download`.
+ * - `a`: anonymous requests, `wrk -t1 -c32`.
+ * - `b`: the same with a valid Ory session cookie, orygate's default flags (whoami cached, a
+ *   JWT minted and sent on as `Authorization: Bearer`). Checked once before the load: the
+ *   upstream gets a Bearer JWT for the stand-in's identity. Reports whoami calls over the
+ *   proxy's life (the cache at work) and req/s relative to (a) in the same round.
+ * - `upload`: 1 GiB PUT through the proxy with curl to the sink, which answers the byte count
+ *   it read (checked); MB/s and the proxy's peak RSS (VmHWM).
+ * - `download`: 1 GiB through the proxy with curl, MB/s and the proxy's peak RSS.
+ * - `sse`: `--streams` (1000) concurrent event streams, one event per 100 ms each, held for the
+ *   wrk duration; events/s in total, event delay p50/p99, the proxy's CPU and RSS.
+ *
+ * Each proxy runs in a fresh process per scenario. Results print as a table and go to
+ * `bench-results/<timestamp>.json`.
+ *
+ * Flags: `--duration 10s` (wrk, and the SSE hold), `--rounds 1` (median over rounds),
+ * `--targets cli`, `--scenarios a,b,upload,download,sse`, `--streams 1000`.
  *
  * Besides requests/s the table shows the proxy's CPU time per request (all its threads, from
  * /proc): on a shared machine it moves less than throughput does.

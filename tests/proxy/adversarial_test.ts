@@ -84,7 +84,8 @@ Deno.test(
             await res.body?.cancel();
             await new Promise((r) => setTimeout(r, 250));
           }
-          assertEquals(await closed, null);
+          const open = new Promise((r) => setTimeout(() => r("still open after 3s"), 3000));
+          assertEquals(await Promise.race([closed, open]), null);
           slow.close();
           assert(closedAfter >= 900 && closedAfter < 2500, `closed after ${closedAfter} ms`);
         },

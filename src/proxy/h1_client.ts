@@ -46,15 +46,14 @@ import {
   checkHeadBytes,
   ChunkedDecoder,
   CR,
+  type Fields,
   findLF,
   FramingError,
-  HTAB,
-  isOws,
-  isToken,
+  gather,
   latin1,
   LF,
-  parseContentLength,
   parseDecimal,
+  parseFields,
   SP,
 } from "./h1_syntax.ts";
 
@@ -91,6 +90,8 @@ export function createH1Client(options: H1ClientOptions = {}): H1Client {
   return client;
 }
 
+/** Most header fields accepted in a response head. */
+const MAX_RESPONSE_FIELDS = 1000;
 /** Read buffer per connection; a response head (with any 1xx before it) must fit in it. */
 const READ_BUFFER_BYTES = 64 * 1024;
 const MAX_HEAD_BYTES = READ_BUFFER_BYTES;
@@ -941,16 +942,7 @@ class BodySource implements UnderlyingDefaultSource<Uint8Array> {
     }
     if (decoder.done) this.done = true;
     if (ranges.length === 0) return undefined;
-    if (ranges.length === 2) return buf.slice(ranges[0], ranges[1]);
-    let total = 0;
-    for (let i = 0; i < ranges.length; i += 2) total += ranges[i + 1] - ranges[i];
-    const out = new Uint8Array(total);
-    let at = 0;
-    for (let i = 0; i < ranges.length; i += 2) {
-      out.set(buf.subarray(ranges[i], ranges[i + 1]), at);
-      at += ranges[i + 1] - ranges[i];
-    }
-    return out;
+    return gather(buf, ranges);
   }
 }
 
@@ -1027,8 +1019,8 @@ function parseHead(c: Connection): ResponseHead | undefined {
     : latin1(buf, start, headEnd);
 
   // Status line: HTTP/1.x SP 3DIGIT [SP reason]
-  let lf = text.indexOf("\n");
-  let eol = lf > 0 && text.charCodeAt(lf - 1) === CR ? lf - 1 : lf;
+  const lf = text.indexOf("\n");
+  const eol = lf > 0 && text.charCodeAt(lf - 1) === CR ? lf - 1 : lf;
   const minor = text.charCodeAt(7) - 48;
   const status = (text.charCodeAt(9) - 48) * 100 + (text.charCodeAt(10) - 48) * 10 +
     (text.charCodeAt(11) - 48);
@@ -1041,81 +1033,21 @@ function parseHead(c: Connection): ResponseHead | undefined {
   }
   const statusText = eol > 13 ? text.slice(13, eol) : "";
 
-  const headers = new Headers();
-  let contentLength = -1;
-  let chunked = false;
-  let close = false;
-  let keepAlive = false;
-  let pos = lf + 1;
-  for (;;) {
-    lf = text.indexOf("\n", pos);
-    eol = lf > pos && text.charCodeAt(lf - 1) === CR ? lf - 1 : lf;
-    if (eol === pos) break;
-    const first = text.charCodeAt(pos);
-    if (first === SP || first === HTAB) {
-      throw new Violation("sent a folded header line (obs-fold), which HTTP/1.1 forbids");
-    }
-    const colon = text.indexOf(":", pos);
-    if (colon === -1 || colon > eol || colon === pos) {
-      throw new Violation("sent a header line without a name");
-    }
-    if (!isToken(text, pos, colon)) throw new Violation("sent an invalid header name");
-    let vs = colon + 1;
-    let ve = eol;
-    while (vs < ve && isOws(text.charCodeAt(vs))) vs++;
-    while (ve > vs && isOws(text.charCodeAt(ve - 1))) ve--;
-    const name = text.slice(pos, colon);
-    const value = text.slice(vs, ve);
-    try {
-      headers.append(name, value);
-    } catch {
-      throw new Violation("sent a header Headers cannot hold");
-    }
-    switch (colon - pos) {
-      case 10:
-        if (name.toLowerCase() === "connection") {
-          for (const token of value.split(",")) {
-            const t = token.trim().toLowerCase();
-            if (t === "close") close = true;
-            else if (t === "keep-alive") keepAlive = true;
-          }
-        }
-        break;
-      case 14:
-        if (name.toLowerCase() === "content-length") {
-          try {
-            contentLength = parseContentLength(value, contentLength);
-          } catch (err) {
-            if (err instanceof FramingError) throw new Violation(`sent ${err.message}`);
-            throw err;
-          }
-        }
-        break;
-      case 17:
-        if (name.toLowerCase() === "transfer-encoding") {
-          for (const token of value.split(",")) {
-            const t = token.trim().toLowerCase();
-            if (t === "") continue;
-            if (t !== "chunked" || chunked) {
-              throw new Violation(`sent an unsupported Transfer-Encoding: "${value}"`);
-            }
-            chunked = true;
-          }
-        }
-        break;
-    }
-    pos = lf + 1;
+  let fields: Fields;
+  try {
+    fields = parseFields(text, lf + 1, MAX_RESPONSE_FIELDS);
+  } catch (err) {
+    if (err instanceof FramingError) throw new Violation(`sent ${err.message}`);
+    throw err;
   }
-  if (chunked && contentLength !== -1) {
-    throw new Violation("sent both Transfer-Encoding and Content-Length");
-  }
+  const { headers, contentLength, chunked } = fields;
   return {
     status,
     statusText,
     headers,
     contentLength,
     chunked,
-    keepAlive: !close && (minor === 1 || keepAlive),
+    keepAlive: !fields.close && (minor === 1 || fields.keepAlive),
   };
 }
 

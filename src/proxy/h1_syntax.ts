@@ -249,3 +249,120 @@ function parseChunkSize(buf: Uint8Array, from: number, lf: number): number {
   }
   return size;
 }
+
+/** More header lines than allowed (a server answers 431). */
+export class TooManyFields extends FramingError {}
+
+/** The header fields of a head, with what framing needs already picked out. */
+export interface Fields {
+  /** Every field but `Expect`, in order. */
+  readonly headers: Headers;
+  /** -1 when absent. */
+  readonly contentLength: number;
+  readonly chunked: boolean;
+  /** `Connection` lists `close` / `keep-alive`. */
+  readonly close: boolean;
+  readonly keepAlive: boolean;
+  /** How many `Host` fields there were. */
+  readonly hosts: number;
+  /** The `Expect` value, which is the receiver's business and never forwarded. */
+  readonly expect: string | undefined;
+}
+
+/**
+ * Parses the field lines of a head from `text[pos..]` up to its empty line (the head must be
+ * complete). Strict: obs-fold, names that are not tokens, unknown transfer codings, Content-
+ * Length with Transfer-Encoding or conflicting lengths throw {@linkcode FramingError}.
+ */
+export function parseFields(text: string, pos: number, maxLines: number): Fields {
+  const headers = new Headers();
+  let contentLength = -1;
+  let chunked = false;
+  let close = false;
+  let keepAlive = false;
+  let hosts = 0;
+  let expect: string | undefined;
+  let lines = 0;
+  for (;;) {
+    const lf = text.indexOf("\n", pos);
+    const eol = lf > pos && text.charCodeAt(lf - 1) === CR ? lf - 1 : lf;
+    if (eol === pos) break;
+    if (++lines > maxLines) throw new TooManyFields(`more than ${maxLines} header fields`);
+    const first = text.charCodeAt(pos);
+    if (first === SP || first === HTAB) {
+      throw new FramingError("a folded header line (obs-fold), which HTTP/1.1 forbids");
+    }
+    const colon = text.indexOf(":", pos);
+    if (colon === -1 || colon > eol || colon === pos) {
+      throw new FramingError("a header line without a name");
+    }
+    if (!isToken(text, pos, colon)) throw new FramingError("an invalid header name");
+    let vs = colon + 1;
+    let ve = eol;
+    while (vs < ve && isOws(text.charCodeAt(vs))) vs++;
+    while (ve > vs && isOws(text.charCodeAt(ve - 1))) ve--;
+    const name = text.slice(pos, colon);
+    const value = text.slice(vs, ve);
+    pos = lf + 1;
+    switch (name.length) {
+      case 4:
+        if (name.toLowerCase() === "host") hosts++;
+        break;
+      case 6:
+        if (name.toLowerCase() === "expect") {
+          expect = value;
+          continue;
+        }
+        break;
+      case 10:
+        if (name.toLowerCase() === "connection") {
+          for (const token of value.split(",")) {
+            const t = token.trim().toLowerCase();
+            if (t === "close") close = true;
+            else if (t === "keep-alive") keepAlive = true;
+          }
+        }
+        break;
+      case 14:
+        if (name.toLowerCase() === "content-length") {
+          contentLength = parseContentLength(value, contentLength);
+        }
+        break;
+      case 17:
+        if (name.toLowerCase() === "transfer-encoding") {
+          for (const token of value.split(",")) {
+            const t = token.trim().toLowerCase();
+            if (t === "") continue;
+            if (t !== "chunked" || chunked) {
+              throw new FramingError(`an unsupported Transfer-Encoding: "${value}"`);
+            }
+            chunked = true;
+          }
+        }
+        break;
+    }
+    try {
+      headers.append(name, value);
+    } catch {
+      throw new FramingError("a header value that is not allowed");
+    }
+  }
+  if (chunked && contentLength !== -1) {
+    throw new FramingError("both Transfer-Encoding and Content-Length");
+  }
+  return { headers, contentLength, chunked, close, keepAlive, hosts, expect };
+}
+
+/** Copies the `[start, end)` ranges of `buf` into one new array. */
+export function gather(buf: Uint8Array, ranges: readonly number[]): Uint8Array<ArrayBuffer> {
+  if (ranges.length === 2) return buf.slice(ranges[0], ranges[1]);
+  let total = 0;
+  for (let i = 0; i < ranges.length; i += 2) total += ranges[i + 1] - ranges[i];
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (let i = 0; i < ranges.length; i += 2) {
+    out.set(buf.subarray(ranges[i], ranges[i + 1]), at);
+    at += ranges[i + 1] - ranges[i];
+  }
+  return out;
+}

@@ -42,15 +42,15 @@ import {
   checkHeadBytes,
   ChunkedDecoder,
   CR,
+  type Fields,
   findLF,
   FramingError,
-  HTAB,
-  isOws,
+  gather,
   isToken,
   latin1,
   LF,
-  parseContentLength,
-  SP,
+  parseFields,
+  TooManyFields,
 } from "../proxy/h1_syntax.ts";
 
 /** Largest request head accepted (request line and all header lines), in bytes. */
@@ -679,15 +679,7 @@ class RequestBody implements UnderlyingDefaultSource<Uint8Array> {
     c.start = this.#decoder.decode(c.buf, c.start, c.end, ranges);
     if (this.#decoder.done) this.done = true;
     if (ranges.length === 0) return undefined;
-    let total = 0;
-    for (let i = 0; i < ranges.length; i += 2) total += ranges[i + 1] - ranges[i];
-    const out = new Uint8Array(total);
-    let at = 0;
-    for (let i = 0; i < ranges.length; i += 2) {
-      out.set(c.buf.subarray(ranges[i], ranges[i + 1]), at);
-      at += ranges[i + 1] - ranges[i];
-    }
-    return out;
+    return gather(c.buf, ranges);
   }
 }
 
@@ -729,8 +721,8 @@ function parseRequestHead(buf: Uint8Array, start: number, end: number): Head {
   const text = ascii ? asciiDecoder.decode(buf.subarray(start, end)) : latin1(buf, start, end);
 
   // request-line = method SP request-target SP HTTP-version
-  let lf = text.indexOf("\n");
-  let eol = lf > 0 && text.charCodeAt(lf - 1) === CR ? lf - 1 : lf;
+  const lf = text.indexOf("\n");
+  const eol = lf > 0 && text.charCodeAt(lf - 1) === CR ? lf - 1 : lf;
   const sp1 = text.indexOf(" ");
   const sp2 = sp1 === -1 ? -1 : text.indexOf(" ", sp1 + 1);
   if (sp1 <= 0 || sp2 === -1 || sp2 > eol || !isToken(text, 0, sp1)) {
@@ -746,93 +738,31 @@ function parseRequestHead(buf: Uint8Array, start: number, end: number): Head {
     throw new BadRequest(400, "the request target is invalid");
   }
 
-  const headers = new Headers();
-  let contentLength = -1;
-  let chunked = false;
-  let close = version === "HTTP/1.0";
-  let expectContinue = false;
-  let hosts = 0;
-  let lines = 0;
-  let pos = lf + 1;
-  for (;;) {
-    lf = text.indexOf("\n", pos);
-    eol = lf > pos && text.charCodeAt(lf - 1) === CR ? lf - 1 : lf;
-    if (eol === pos) break;
-    if (++lines > MAX_HEADER_LINES) throw new BadRequest(431, "too many request header fields");
-    const first = text.charCodeAt(pos);
-    if (first === SP || first === HTAB) {
-      throw new BadRequest(400, "a folded header line (obs-fold) is not allowed");
-    }
-    const colon = text.indexOf(":", pos);
-    if (colon === -1 || colon > eol || !isToken(text, pos, colon)) {
-      throw new BadRequest(400, "a request header line is invalid");
-    }
-    let vs = colon + 1;
-    let ve = eol;
-    while (vs < ve && isOws(text.charCodeAt(vs))) vs++;
-    while (ve > vs && isOws(text.charCodeAt(ve - 1))) ve--;
-    const name = text.slice(pos, colon);
-    const value = text.slice(vs, ve);
-    switch (colon - pos) {
-      case 4:
-        if (name.toLowerCase() === "host") hosts++;
-        break;
-      case 6:
-        if (name.toLowerCase() === "expect") {
-          if (value.toLowerCase() !== "100-continue") {
-            throw new BadRequest(417, `the expectation "${value}" cannot be met`);
-          }
-          expectContinue = true;
-          pos = lf + 1;
-          continue; // answered here, never forwarded
-        }
-        break;
-      case 10:
-        if (name.toLowerCase() === "connection") {
-          for (const token of value.split(",")) {
-            const t = token.trim().toLowerCase();
-            if (t === "close") close = true;
-            else if (t === "keep-alive") close = false;
-          }
-        }
-        break;
-      case 14:
-        if (name.toLowerCase() === "content-length") {
-          contentLength = parseContentLength(value, contentLength);
-        }
-        break;
-      case 17:
-        if (name.toLowerCase() === "transfer-encoding") {
-          for (const token of value.split(",")) {
-            const t = token.trim().toLowerCase();
-            if (t === "") continue;
-            if (t !== "chunked" || chunked) {
-              throw new BadRequest(400, `the Transfer-Encoding "${value}" is not supported`);
-            }
-            chunked = true;
-          }
-        }
-        break;
-    }
-    headers.append(name, value);
-    pos = lf + 1;
+  let fields: Fields;
+  try {
+    fields = parseFields(text, lf + 1, MAX_HEADER_LINES);
+  } catch (err) {
+    if (err instanceof TooManyFields) throw new BadRequest(431, err.message);
+    if (err instanceof FramingError) throw new BadRequest(400, `the request has ${err.message}`);
+    throw err;
   }
-  if (chunked && contentLength !== -1) {
-    throw new BadRequest(400, "both Transfer-Encoding and Content-Length were sent");
+  const { headers, contentLength, chunked, hosts, expect } = fields;
+  if (expect !== undefined && expect.toLowerCase() !== "100-continue") {
+    throw new BadRequest(417, `the expectation "${expect}" cannot be met`);
   }
-  if (version === "HTTP/1.1" && hosts !== 1) {
+  if (hosts !== 1 && (version === "HTTP/1.1" || hosts > 1)) {
     throw new BadRequest(400, hosts === 0 ? "the Host header is missing" : "Host was sent twice");
   }
-  if (hosts > 1) throw new BadRequest(400, "Host was sent twice");
+  const http10 = version === "HTTP/1.0";
   return {
     method,
     target,
     headers,
-    http10: version === "HTTP/1.0",
+    http10,
     contentLength,
     chunked,
-    close,
-    expectContinue: expectContinue && (chunked || contentLength > 0),
+    close: fields.close || (http10 && !fields.keepAlive),
+    expectContinue: expect !== undefined && (chunked || contentLength > 0),
   };
 }
 

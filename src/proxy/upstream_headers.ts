@@ -17,6 +17,7 @@
  * h.has("ory-base-url-rewrite"); // false
  * ```
  */
+import { FieldList } from "./field_list.ts";
 import { connectionListed, HOP_BY_HOP_HEADERS } from "./hop_by_hop.ts";
 import { ORY_CONTROL_HEADERS } from "./ory_headers.ts";
 
@@ -38,12 +39,13 @@ export function buildUpstreamHeaders(
   // times more per request). Headers named by `Connection` are hop-by-hop too.
   const listed = req.headers.get("connection");
   const extra = listed === null ? undefined : new Set(connectionListed(listed));
-  const headers = new Headers();
+  const headers = new FieldList();
   let forwardedFor: string | undefined;
   req.headers.forEach((value, name) => {
     if (DROPPED.has(name) || extra?.has(name)) return;
-    if (name === "x-forwarded-for") forwardedFor = value;
-    else headers.append(name, value);
+    if (name === "x-forwarded-for") {
+      forwardedFor = forwardedFor === undefined ? value : `${forwardedFor}, ${value}`;
+    } else headers.appendTrusted(name, value); // from a Headers: already valid, lower-case
   });
   headers.set("host", options.host);
   const ip = options.clientIp;

@@ -258,7 +258,7 @@ export function createProxyEngine(config: Config, deps: ProxyHandlerDeps = {}): 
   };
 
   const engine = (async (req: ProxyRequest, info?: ClientInfo): Promise<ProxyResult> => {
-    const started = performance.now();
+    const started = logAccess ? performance.now() : 0;
     const origin = req.headers.get("origin");
     const url = new URL(req.url);
     let res: ProxyResult;

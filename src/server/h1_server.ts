@@ -8,8 +8,9 @@
  * writes {@linkcode ProxyResult}s with their head and a small body in one write, and:
  *
  * - cuts off a client whose request head is not complete within `headerTimeoutMs` (counted
- *   from its first byte, or from the connection's start), and idle keep-alive connections
- *   after `idleTimeoutMs`, with one coarse sweep instead of a timer per request;
+ *   from its first byte, or from the connection's start), and idle keep-alive connections,
+ *   clients that stop sending a request body or stop reading a streamed response after
+ *   `idleTimeoutMs`, with one coarse sweep instead of a timer per request;
  * - frames strictly (RFC 9112): both Content-Length and Transfer-Encoding, conflicting
  *   lengths, unknown codings, obs-fold, bad chunks, control bytes → 400 and the connection
  *   closes; a head over {@linkcode MAX_HEAD_BYTES} → 431;
@@ -564,13 +565,13 @@ class Connection {
           out.set(value, frame.length);
           out[out.length - 2] = CR;
           out[out.length - 1] = LF;
-          await this.#writeAll(out);
+          await this.#writeTimed(out);
         } else {
-          await this.#writeAll(value);
+          await this.#writeTimed(value);
         }
       }
       if (declared >= 0 && sent < declared) throw new Error("the body is shorter than declared");
-      if (chunked) await this.#writeAll(LAST_CHUNK);
+      if (chunked) await this.#writeTimed(LAST_CHUNK);
     } catch (err) {
       // The client sees the connection close before the body's end: an error, never a
       // truncated body passed off as complete.
@@ -579,6 +580,13 @@ class Connection {
       return false;
     }
     return keepAlive;
+  }
+
+  /** A body write: a client that stops reading for `idleTimeoutMs` is cut off. */
+  async #writeTimed(data: Uint8Array): Promise<void> {
+    this.deadline = Date.now() + this.server.idleTimeoutMs;
+    await this.#writeAll(data);
+    this.deadline = 0;
   }
 
   /** Writes the 101 and joins the two connections until either side ends. */

@@ -278,3 +278,37 @@ Deno.test("serveH1(): shutdown closes idle connections and lets a request in fli
   busy.close();
   await assert.rejects(Deno.connect({ hostname: "127.0.0.1", port }));
 });
+
+Deno.test("serveH1(): a client that stops reading a streamed response is cut off", async () => {
+  let cancelled = false;
+  const chunk = new Uint8Array(64 * 1024);
+  const server = serveH1(
+    { hostname: "127.0.0.1", port: 0, idleTimeoutMs: 1000 },
+    () =>
+      Promise.resolve(result(
+        200,
+        new ReadableStream({
+          pull(c) {
+            c.enqueue(chunk); // endless
+          },
+          cancel() {
+            cancelled = true;
+          },
+        }),
+      )),
+  );
+  try {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
+    await conn.write(enc.encode("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+    // Never read: the socket buffers fill up and the server's writes stall.
+    const started = performance.now();
+    while (!cancelled && performance.now() - started < 5000) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    conn.close();
+    assert.ok(cancelled, "the response stream was cancelled");
+    assert.ok(performance.now() - started < 4000, "within a few seconds");
+  } finally {
+    await server.shutdown();
+  }
+});

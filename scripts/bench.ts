@@ -23,7 +23,8 @@
  *   it read (checked); MB/s and the proxy's peak RSS (VmHWM).
  * - `download`: 1 GiB through the proxy with curl, MB/s and the proxy's peak RSS.
  * - `sse`: `--streams` (1000) concurrent event streams, one event per 100 ms each, held for the
- *   wrk duration; events/s in total, event delay p50/p99, the proxy's CPU and RSS.
+ *   wrk duration; events/s in total, event delay p50/p99, the proxy's CPU and RSS. The baseline
+ *   proxies them with `proxy_buffering off`.
  *
  * Each proxy runs in a fresh process per scenario. Results print as a table and go to
  * `bench-results/<timestamp>.json`.
@@ -45,6 +46,8 @@ interface Options {
   readonly rounds: number;
   readonly targets: readonly ProxyKind[];
   readonly scenarios: readonly string[];
+  /** Concurrent streams in the SSE scenario. */
+  readonly streams: number;
 }
 
 type ProxyKind = "cli";
@@ -61,14 +64,28 @@ function parseOptions(args: readonly string[]): Options {
       throw new Error(`Cannot bench target "${t}": use ${ALL_TARGETS.join(", ")}`);
     }
   }
+  // A mistyped id would otherwise run nothing and print an empty table.
+  const ids = SCENARIOS.map((s) => s.id);
+  const scenarios = get("scenarios")?.split(",") ?? ids;
+  for (const id of scenarios) {
+    if (!ids.includes(id)) throw new Error(`Cannot bench scenario "${id}": use ${ids.join(", ")}`);
+  }
   const rounds = Number(get("rounds") ?? "1");
   if (!(rounds >= 1)) throw new Error(`Cannot parse --rounds: "${get("rounds")}" is not >= 1`);
-  return {
-    duration: get("duration") ?? "10s",
-    rounds,
-    targets,
-    scenarios: get("scenarios")?.split(",") ?? SCENARIOS.map((s) => s.id),
-  };
+  const streams = Number(get("streams") ?? "1000");
+  if (!(Number.isInteger(streams) && streams >= 1)) {
+    throw new Error(`Cannot parse --streams: "${get("streams")}" is not a count`);
+  }
+  const duration = get("duration") ?? "10s";
+  seconds(duration); // fails now rather than after the first scenarios
+  return { duration, rounds, targets, scenarios, streams };
+}
+
+/** wrk's duration syntax (`10`, `10s`, `2m`, `1h`) in seconds; the SSE hold uses it too. */
+function seconds(duration: string): number {
+  const m = /^(\d+)([smh]?)$/.exec(duration);
+  if (!m) throw new Error(`Cannot parse --duration: "${duration}" (use e.g. 10s or 2m)`);
+  return Number(m[1]) * (m[2] === "h" ? 3600 : m[2] === "m" ? 60 : 1);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -76,6 +93,19 @@ function parseOptions(args: readonly string[]): Options {
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const DENO = Deno.execPath();
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Waits for `promise` at most `ms`; false when time ran out. Its timer does not outlive it. */
+async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<false>((r) => timer = setTimeout(() => r(false), ms));
+  try {
+    return await Promise.race([promise.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 async function freePort(): Promise<number> {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -95,7 +125,7 @@ async function waitForHttp(url: string, child?: Deno.ChildProcess): Promise<void
       await res.body?.cancel();
       return;
     } catch {
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
     }
   }
   throw new Error(`${url} did not answer within 20s`);
@@ -143,22 +173,67 @@ async function memory(pid: number): Promise<{ peakMiB: number; rssMiB: number }>
 }
 
 // ---------------------------------------------------------------------------------------------
+// The Deno stand-ins (scripts/_bench_upstream.ts): Ory's whoami, an upload sink, an SSE source
+
+/** The one session the stand-in knows; (b) sends it as Ory's session cookie. */
+const SESSION_TOKEN = `bench-${crypto.randomUUID()}`;
+const IDENTITY_ID = crypto.randomUUID();
+
+interface Helper {
+  readonly url: string;
+  /** Whoami calls answered so far, and SSE streams open right now. */
+  stats(): Promise<{ whoami: number; streams: number }>;
+  stop(): Promise<void>;
+}
+
+async function startHelper(): Promise<Helper> {
+  const port = await freePort();
+  const child = new Deno.Command(DENO, {
+    args: [
+      "run",
+      "-A",
+      `${ROOT}scripts/_bench_upstream.ts`,
+      "--port",
+      String(port),
+      "--token",
+      SESSION_TOKEN,
+      "--identity",
+      IDENTITY_ID,
+    ],
+    stdout: "null",
+    stderr: "inherit",
+  }).spawn();
+  const url = `http://127.0.0.1:${port}`;
+  await waitForHttp(url + "/stats", child);
+  return {
+    url,
+    stats: async () => await (await fetch(url + "/stats")).json(),
+    stop: () => stop(child),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
 // nginx: the upstream and the baseline
 
 interface Nginx {
   readonly upstreamUrl: string;
   readonly baselineUrl: string;
+  /** The one worker: in the SSE scenario it does nothing but proxy, so its CPU is comparable. */
+  readonly workerPid: number;
   stop(): Promise<void>;
 }
 
-async function startNginx(dir: string): Promise<Nginx> {
+/** The 1 GiB file nginx serves for `download`; curl sends it for `upload`. */
+const bigFile = (dir: string) => `${dir}/big.bin`;
+
+async function startNginx(dir: string, helperUrl: string): Promise<Nginx> {
   const upstreamPort = await freePort();
   const baselinePort = await freePort();
   await Deno.chmod(dir, 0o755); // nginx workers run as nobody
-  const big = await Deno.open(`${dir}/big.bin`, { create: true, write: true });
+  const big = await Deno.open(bigFile(dir), { create: true, write: true });
   await big.truncate(1024 * 1024 * 1024); // sparse: served from the page cache
   big.close();
-  await Deno.chmod(`${dir}/big.bin`, 0o644);
+  await Deno.chmod(bigFile(dir), 0o644);
   const conf = `
 worker_processes 1;
 pid ${dir}/nginx.pid;
@@ -175,16 +250,25 @@ http {
   server {
     listen 127.0.0.1:${upstreamPort};
     location / { default_type text/plain; return 200 "ok\\n"; }
-    location = /big { alias ${dir}/big.bin; }
+    location = /big { alias ${bigFile(dir)}; }
+    # What the application was sent as Authorization: (b) checks that it is orygate's JWT.
+    location = /auth { default_type text/plain; return 200 "$http_authorization"; }
   }
   upstream app { server 127.0.0.1:${upstreamPort}; keepalive 64; }
+  upstream helper { server ${new URL(helperUrl).host}; keepalive 64; }
   server {
     listen 127.0.0.1:${baselinePort};
-    location / {
-      proxy_pass http://app;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
+    proxy_http_version 1.1;
+    proxy_set_header Connection "";
+    location / { proxy_pass http://app; }
+    # Streamed on as it arrives, as orygate does (buffering would spool 1 GiB to disk first).
+    location = /upload {
+      client_max_body_size 0;
+      proxy_request_buffering off;
+      proxy_pass http://helper;
     }
+    # Each event goes out when it comes in.
+    location = /sse { proxy_buffering off; proxy_pass http://helper; }
   }
 }
 `;
@@ -196,9 +280,17 @@ http {
   }).spawn();
   const upstreamUrl = `http://127.0.0.1:${upstreamPort}`;
   const baselineUrl = `http://127.0.0.1:${baselinePort}`;
-  await waitForHttp(upstreamUrl + "/", child);
-  await waitForHttp(baselineUrl + "/", child);
-  return { upstreamUrl, baselineUrl, stop: () => stop(child) };
+  try {
+    await waitForHttp(upstreamUrl + "/", child);
+    await waitForHttp(baselineUrl + "/", child);
+  } catch (err) {
+    await stop(child);
+    throw err;
+  }
+  // With `daemon off` the child is the master; the worker that answered is its only child.
+  const children = await Deno.readTextFile(`/proc/${child.pid}/task/${child.pid}/children`);
+  const workerPid = Number(children.trim().split(" ")[0]);
+  return { upstreamUrl, baselineUrl, workerPid, stop: () => stop(child) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -216,15 +308,21 @@ const TARGET_LABEL: Record<ProxyKind | "nginx", string> = {
   cli: "orygate CLI",
 };
 
-async function startProxy(kind: ProxyKind, upstreamUrl: string): Promise<Proxy> {
+/** Where a proxy sends requests: the application, and Ory (by default nothing: anonymous only). */
+interface ProxyUpstreams {
+  readonly app: string;
+  readonly sdkUrl?: string;
+}
+
+async function startProxy(kind: ProxyKind, upstreams: ProxyUpstreams): Promise<Proxy> {
   const port = await freePort();
-  const sdkUrl = `http://127.0.0.1:${await freePort()}`; // nothing listens: anonymous only
+  const sdkUrl = upstreams.sdkUrl ?? `http://127.0.0.1:${await freePort()}`;
   const args = [
     "run",
     "-A",
     `${ROOT}src/main.ts`,
     "proxy",
-    upstreamUrl,
+    upstreams.app,
     "--sdk-url",
     sdkUrl,
     "--port",
@@ -240,7 +338,12 @@ async function startProxy(kind: ProxyKind, upstreamUrl: string): Promise<Proxy> 
     stderr: "inherit",
   }).spawn();
   const url = `http://127.0.0.1:${port}`;
-  await waitForHttp(url + "/", child);
+  try {
+    await waitForHttp(url + "/", child);
+  } catch (err) {
+    await stop(child);
+    throw err;
+  }
   return { kind, url, pid: child.pid, stop: () => stop(child) };
 }
 
@@ -256,8 +359,15 @@ interface WrkResult {
   readonly errors: number;
 }
 
-async function wrk(url: string, duration: string): Promise<WrkResult> {
-  const out = await run("wrk", ["-t1", "-c32", `-d${duration}`, "--latency", url]);
+async function wrk(url: string, duration: string, headers: string[] = []): Promise<WrkResult> {
+  const out = await run("wrk", [
+    "-t1",
+    "-c32",
+    `-d${duration}`,
+    "--latency",
+    ...headers.flatMap((h) => ["-H", h]),
+    url,
+  ]);
   const ms = (label: string) => {
     const m = new RegExp(`^\\s*${label}\\s+([\\d.]+)(us|ms|s)\\s*$`, "m").exec(out);
     if (!m) throw new Error(`wrk output without ${label}:\n${out}`);
@@ -289,6 +399,190 @@ async function download(url: string): Promise<{ bytes: number; seconds: number }
   return { bytes: Number(bytes), seconds: Number(seconds) };
 }
 
+/** PUTs `file` to the sink behind `url`; the bytes counted are the ones the sink read. */
+async function upload(url: string, file: string): Promise<{ bytes: number; seconds: number }> {
+  const out = await run("curl", [
+    "-sS",
+    "-T",
+    file,
+    // Without this curl sends `Expect: 100-continue` and may wait up to 1 s for the go-ahead:
+    // a stall, not throughput.
+    "-H",
+    "Expect:",
+    "-w",
+    "\n%{http_code} %{size_upload} %{time_total}",
+    url,
+  ]);
+  const status = out.lastIndexOf("\n");
+  const read = out.slice(0, status);
+  const [code, sent, seconds] = out.slice(status + 1).split(" ");
+  if (code !== "200") throw new Error(`upload to ${url} answered ${code}`);
+  if (read !== sent) {
+    throw new Error(`upload to ${url}: curl sent ${sent} bytes, the sink read ${read}`);
+  }
+  return { bytes: Number(read), seconds: Number(seconds) };
+}
+
+/** One event stream as the SSE load generator sees it. */
+interface SseStream {
+  lastEventAt: number;
+  /** Why it failed or ended before the bench closed it. */
+  error?: string;
+  conn?: Deno.TcpConn;
+}
+
+/** Many event streams, open until `close`. */
+interface SseLoad {
+  readonly streams: readonly SseStream[];
+  /** Events seen while `counting`, and how late each was (ms after the source sent it). */
+  events: number;
+  delays: number[];
+  counting: boolean;
+  close(): Promise<void>;
+}
+
+/** Milliseconds since the epoch with sub-ms precision; the SSE source stamps events with it. */
+const preciseNow = () => performance.timeOrigin + performance.now();
+
+/**
+ * Opens `n` streams. They go out in batches of 100, each once the last has its first event, so
+ * the proxy's accept queue does not overflow into SYN retries (a second's stall each).
+ *
+ * The client is raw HTTP/1.1 over `Deno.connect`: with `fetch`, 1000 streams cost the bench
+ * ~70 % of a core (5x this), taken from the proxy on a 2-core machine, and an aborted
+ * `fetch` body read stays pending for seconds.
+ */
+async function openSse(url: string, n: number): Promise<SseLoad> {
+  let closing = false;
+  const streams: SseStream[] = [];
+  const running: Promise<void>[] = [];
+  const load: SseLoad = {
+    streams,
+    events: 0,
+    delays: [],
+    counting: false,
+    async close() {
+      closing = true;
+      for (const s of streams) closeQuietly(s.conn);
+      if (!await within(Promise.allSettled(running), 10_000)) {
+        console.error(`sse via ${url}: streams still open 10 s after closing`);
+      }
+    },
+  };
+  for (let i = 0; i < n; i += 100) {
+    const opened: Promise<void>[] = [];
+    for (let j = i; j < Math.min(n, i + 100); j++) {
+      const stream: SseStream = { lastEventAt: 0 };
+      let first!: () => void;
+      opened.push(new Promise((r) => first = r));
+      streams.push(stream);
+      running.push(
+        follow(new URL(url), stream, load, () => first(), () => closing)
+          .catch((err) => {
+            if (!closing) stream.error = err instanceof Error ? err.message : `${err}`;
+          })
+          .finally(() => first()),
+      );
+    }
+    await within(Promise.all(opened), 10_000); // the laggards count as not held
+  }
+  return load;
+}
+
+function closeQuietly(conn: Deno.TcpConn | undefined): void {
+  try {
+    conn?.close();
+  } catch {
+    // closed already
+  }
+}
+
+/** Reads one stream until it fails or is closed, counting its events into `load`. */
+async function follow(
+  url: URL,
+  stream: SseStream,
+  load: SseLoad,
+  onEvent: () => void,
+  closing: () => boolean,
+): Promise<void> {
+  const conn = await Deno.connect({ hostname: url.hostname, port: Number(url.port) });
+  stream.conn = conn;
+  if (closing()) return closeQuietly(conn); // closed while this one connected
+  const request = `GET ${url.pathname} HTTP/1.1\r\nhost: ${url.host}\r\n` +
+    "accept: text/event-stream\r\n\r\n";
+  await conn.write(new TextEncoder().encode(request));
+  const buffer = new Uint8Array(16 * 1024);
+  const decoder = new TextDecoder();
+  const http = new Http1Body();
+  let body = "";
+  for (let got = await conn.read(buffer); got !== null; got = await conn.read(buffer)) {
+    body += http.push(decoder.decode(buffer.subarray(0, got), { stream: true }));
+    for (let end = body.indexOf("\n\n"); end !== -1; end = body.indexOf("\n\n")) {
+      const sentAt = Number(body.slice("data: ".length, end));
+      body = body.slice(end + 2);
+      const now = preciseNow();
+      stream.lastEventAt = now;
+      if (load.counting) {
+        load.events++;
+        load.delays.push(now - sentAt);
+      }
+      onEvent();
+    }
+  }
+  if (!closing()) throw new Error("the proxy closed the stream");
+}
+
+/** An HTTP/1.1 response's body text, from its wire text: the head checked, chunking undone. */
+class Http1Body {
+  #wire = "";
+  #head = true;
+  #chunked = false;
+  /** Bytes left in the current chunk; -1: the CRLF that ends it comes next. */
+  #left = 0;
+
+  /** Takes more wire text; returns the body text it completes. */
+  push(text: string): string {
+    this.#wire += text;
+    if (this.#head) {
+      const end = this.#wire.indexOf("\r\n\r\n");
+      if (end === -1) return "";
+      const head = this.#wire.slice(0, end);
+      if (!head.startsWith("HTTP/1.1 200 ")) throw new Error(`answered "${head.split("\r\n")[0]}"`);
+      this.#chunked = /^transfer-encoding:\s*chunked\s*$/im.test(head);
+      this.#wire = this.#wire.slice(end + 4);
+      this.#head = false;
+    }
+    if (!this.#chunked) {
+      const body = this.#wire;
+      this.#wire = "";
+      return body;
+    }
+    let body = "";
+    for (;;) {
+      if (this.#left > 0) {
+        const take = Math.min(this.#left, this.#wire.length);
+        body += this.#wire.slice(0, take);
+        this.#wire = this.#wire.slice(take);
+        this.#left -= take;
+        if (this.#left > 0) return body;
+        this.#left = -1;
+      }
+      if (this.#left === -1) {
+        if (this.#wire.length < 2) return body;
+        this.#wire = this.#wire.slice(2);
+        this.#left = 0;
+      }
+      const eol = this.#wire.indexOf("\r\n");
+      if (eol === -1) return body;
+      this.#left = parseInt(this.#wire.slice(0, eol), 16);
+      this.#wire = this.#wire.slice(eol + 2);
+      if (!(this.#left > 0)) {
+        throw new Error(this.#left === 0 ? "the stream ended" : "a malformed chunk size");
+      }
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Scenarios
 
@@ -296,15 +590,30 @@ async function download(url: string): Promise<{ bytes: number; seconds: number }
 interface Row {
   readonly scenario: string;
   readonly target: ProxyKind | "nginx";
+  /** For `sse`: the source's event interval is fixed, so see `eventsPerSec` instead. */
   readonly rps?: number;
+  /** Latency percentiles; for `sse`, how late events arrived. */
   readonly p50Ms?: number;
   readonly p99Ms?: number;
+  /** Failed requests; for `sse`, streams not held to the end. */
   readonly errors?: number;
   /** Requests per second relative to nginx in the same round. */
   readonly ratio?: number;
+  /** (b): requests per second relative to the same proxy's (a) in the same round. */
+  readonly anonRatio?: number;
+  /** (b): Ory session checks over the proxy's whole life (the check, warm-up and load). */
+  readonly whoamiCalls?: number;
   /** The proxy's CPU time per request, in microseconds. */
   readonly cpuUsPerReq?: number;
+  /** `sse`: the proxy's CPU use while holding the streams, in % of one core. */
+  readonly cpuPercent?: number;
   readonly mbPerSec?: number;
+  /** `sse`: streams open and still receiving at the end. */
+  readonly streams?: number;
+  /** `sse`: events received per second, all streams together. */
+  readonly eventsPerSec?: number;
+  /** `sse`: the proxy's resident memory with the streams open. */
+  readonly rssMiB?: number;
   /** The proxy's peak resident memory over its whole life (VmHWM). */
   readonly peakRssMiB?: number;
   /** Resident memory just before the scenario's load. */
@@ -314,6 +623,10 @@ interface Row {
 interface Context {
   readonly options: Options;
   readonly nginx: Nginx;
+  readonly helper: Helper;
+  readonly dir: string;
+  /** The rows of this round so far: (b) compares with (a). */
+  readonly round: readonly Row[];
 }
 
 interface Scenario {
@@ -322,18 +635,29 @@ interface Scenario {
   run(ctx: Context): Promise<Row[]>;
 }
 
-/** Starts a fresh proxy of `kind`, runs `fn` against it, and stops it. */
+/** Starts a fresh proxy of `kind` (in front of nginx by default), runs `fn`, and stops it. */
 async function withProxy<T>(
   kind: ProxyKind,
   ctx: Context,
   fn: (proxy: Proxy) => Promise<T>,
+  upstreams: ProxyUpstreams = { app: ctx.nginx.upstreamUrl },
 ): Promise<T> {
-  const proxy = await startProxy(kind, ctx.nginx.upstreamUrl);
+  const proxy = await startProxy(kind, upstreams);
   try {
     return await fn(proxy);
   } finally {
     await proxy.stop();
   }
+}
+
+/** Runs wrk against a proxy after a warm-up, with its CPU time per request and peak RSS. */
+async function wrkProxy(proxy: Proxy, duration: string, headers: string[] = []) {
+  await wrk(proxy.url + "/", "3s", headers); // warm-up: JIT, pools
+  const cpuBefore = await cpuMs(proxy.pid);
+  const result = await wrk(proxy.url + "/", duration, headers);
+  const cpu = await cpuMs(proxy.pid) - cpuBefore;
+  const { peakMiB } = await memory(proxy.pid);
+  return { ...result, cpuUsPerReq: (cpu * 1000) / result.requests, peakRssMiB: peakMiB };
 }
 
 const anonymous: Scenario = {
@@ -348,20 +672,105 @@ const anonymous: Scenario = {
     for (const kind of ctx.options.targets) {
       rows.push(
         await withProxy(kind, ctx, async (proxy) => {
-          await wrk(proxy.url + "/", "3s"); // warm-up: JIT, pools
-          const cpuBefore = await cpuMs(proxy.pid);
-          const result = await wrk(proxy.url + "/", duration);
-          const cpu = await cpuMs(proxy.pid) - cpuBefore;
-          const { peakMiB } = await memory(proxy.pid);
+          const result = await wrkProxy(proxy, duration);
+          return { scenario: "a", target: kind, ...result, ratio: result.rps / nginx.rps };
+        }),
+      );
+    }
+    return rows;
+  },
+};
+
+const SESSION_COOKIE = `Cookie: ory_kratos_session=${SESSION_TOKEN}`;
+
+/**
+ * Fails unless a request with the session cookie reaches the application with a Bearer JWT for
+ * the stand-in's identity: the load that follows then runs the whole session path.
+ */
+async function checkSessionJwt(proxyUrl: string): Promise<void> {
+  const res = await fetch(proxyUrl + "/auth", {
+    headers: { cookie: SESSION_COOKIE.slice("Cookie: ".length) },
+  });
+  const authorization = await res.text();
+  const payload = /^Bearer [\w-]+\.([\w-]+)\.[\w-]+$/.exec(authorization)?.[1];
+  const claims = payload && JSON.parse(atob(payload.replaceAll("-", "+").replaceAll("_", "/")));
+  if (res.status !== 200 || claims?.sub !== IDENTITY_ID) {
+    throw new Error(
+      `(b): the application did not get a JWT for the session: ${res.status} ` +
+        `"${authorization.slice(0, 80)}"`,
+    );
+  }
+}
+
+const session: Scenario = {
+  id: "b",
+  title: "(b) GET with an Ory session cookie (whoami cached, JWT minted), wrk -t1 -c32",
+  async run(ctx) {
+    const { duration } = ctx.options;
+    const rows: Row[] = [];
+    const cookie = [SESSION_COOKIE];
+    await wrk(ctx.nginx.baselineUrl + "/", "2s", cookie); // warm-up
+    const nginx = await wrk(ctx.nginx.baselineUrl + "/", duration, cookie);
+    rows.push({ scenario: "b", target: "nginx", ...nginx, ratio: 1 });
+    for (const kind of ctx.options.targets) {
+      const upstreams = { app: ctx.nginx.upstreamUrl, sdkUrl: ctx.helper.url };
+      rows.push(
+        await withProxy(kind, ctx, async (proxy) => {
+          const before = (await ctx.helper.stats()).whoami;
+          await checkSessionJwt(proxy.url);
+          const result = await wrkProxy(proxy, duration, cookie);
+          const whoamiCalls = (await ctx.helper.stats()).whoami - before;
+          // Cached for 10 s by default: one call, then one per 10 s. Many more means no cache.
+          const expected = 1 + Math.ceil((3 + seconds(duration)) / 10);
+          if (whoamiCalls > expected + 1) {
+            console.error(`(b) ${kind}: ${whoamiCalls} whoami calls, expected ~${expected}`);
+          }
+          const anon = ctx.round.find((r) => r.scenario === "a" && r.target === kind);
           return {
-            scenario: "a",
+            scenario: "b",
             target: kind,
             ...result,
             ratio: result.rps / nginx.rps,
-            cpuUsPerReq: (cpu * 1000) / result.requests,
-            peakRssMiB: peakMiB,
+            anonRatio: anon?.rps ? result.rps / anon.rps : undefined,
+            whoamiCalls,
           };
-        }),
+        }, upstreams),
+      );
+    }
+    return rows;
+  },
+};
+
+const bigUpload: Scenario = {
+  id: "upload",
+  title: "1 GiB upload through the proxy (curl -T) to a sink that counts it",
+  async run(ctx) {
+    const rows: Row[] = [];
+    const file = bigFile(ctx.dir);
+    await upload(ctx.helper.url + "/upload", file); // warm-up: the sink's JIT (3x slower cold)
+    const baseline = await upload(ctx.nginx.baselineUrl + "/upload", file);
+    rows.push({
+      scenario: "upload",
+      target: "nginx",
+      mbPerSec: baseline.bytes / baseline.seconds / 1e6,
+    });
+    for (const kind of ctx.options.targets) {
+      rows.push(
+        await withProxy(kind, ctx, async (proxy) => {
+          const idle = await memory(proxy.pid);
+          const { bytes, seconds } = await upload(proxy.url + "/upload", file);
+          if (bytes !== 1024 * 1024 * 1024) {
+            throw new Error(`${kind}: the sink read ${bytes} bytes`);
+          }
+          const after = await memory(proxy.pid);
+          return {
+            scenario: "upload",
+            target: kind,
+            mbPerSec: bytes / seconds / 1e6,
+            peakRssMiB: after.peakMiB,
+            idleRssMiB: idle.rssMiB,
+          };
+        }, { app: ctx.helper.url }),
       );
     }
     return rows;
@@ -400,8 +809,86 @@ const bigDownload: Scenario = {
   },
 };
 
-// (b) session (a cached whoami), (c) upload and (d) SSE slot in here as further scenarios.
-const SCENARIOS: readonly Scenario[] = [anonymous, bigDownload];
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
+}
+
+/**
+ * Holds `--streams` event streams through the proxy at `url` (process `pid`) for the wrk
+ * duration, after a second to settle, and measures what arrived and what the proxy spent.
+ */
+async function holdSse(ctx: Context, url: string, pid: number) {
+  const idle = await memory(pid);
+  const load = await openSse(url, ctx.options.streams);
+  try {
+    await sleep(1000);
+    const cpuBefore = await cpuMs(pid);
+    const started = preciseNow();
+    load.counting = true;
+    await sleep(seconds(ctx.options.duration) * 1000);
+    load.counting = false;
+    const elapsed = preciseNow() - started;
+    const cpu = await cpuMs(pid) - cpuBefore;
+    const { rssMiB, peakMiB } = await memory(pid);
+    const end = preciseNow();
+    const held = load.streams.filter((s) => s.error === undefined && s.lastEventAt > end - 1000);
+    const failed = load.streams.find((s) => s.error !== undefined);
+    if (failed) console.error(`sse via ${url}: a stream failed: ${failed.error}`);
+    return {
+      streams: held.length,
+      errors: load.streams.length - held.length,
+      eventsPerSec: load.events / elapsed * 1000,
+      p50Ms: percentile(load.delays, 0.5),
+      p99Ms: percentile(load.delays, 0.99),
+      cpuPercent: cpu / elapsed * 100,
+      rssMiB,
+      peakRssMiB: peakMiB,
+      idleRssMiB: idle.rssMiB,
+    };
+  } finally {
+    await load.close();
+    await upstreamStreamsClosed(ctx.helper);
+  }
+}
+
+/** Waits for the SSE source to see every stream closed, so runs do not overlap. */
+async function upstreamStreamsClosed(helper: Helper): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  let open = (await helper.stats()).streams;
+  while (open > 0 && Date.now() < deadline) {
+    await sleep(100);
+    open = (await helper.stats()).streams;
+  }
+  if (open > 0) {
+    console.error(`sse: ${open} upstream streams still open 10 s after the clients left`);
+  }
+}
+
+const sse: Scenario = {
+  id: "sse",
+  title: "many concurrent SSE streams (one event per 100 ms each)",
+  async run(ctx) {
+    const rows: Row[] = [];
+    const nginx = await holdSse(ctx, ctx.nginx.baselineUrl + "/sse", ctx.nginx.workerPid);
+    // The worker's peak covers the whole bench, not this scenario.
+    rows.push({ scenario: "sse", target: "nginx", ...nginx, peakRssMiB: undefined });
+    for (const kind of ctx.options.targets) {
+      rows.push(
+        await withProxy(kind, ctx, async (proxy) => {
+          return {
+            scenario: "sse",
+            target: kind,
+            ...await holdSse(ctx, proxy.url + "/sse", proxy.pid),
+          };
+        }, { app: ctx.helper.url }),
+      );
+    }
+    return rows;
+  },
+};
+
+const SCENARIOS: readonly Scenario[] = [anonymous, session, bigUpload, bigDownload, sse];
 
 // ---------------------------------------------------------------------------------------------
 // Report
@@ -430,45 +917,64 @@ function combine(rounds: Row[][]): Row[] {
   });
 }
 
+const fmt = (v: number | undefined, digits: number) => v === undefined ? "" : v.toFixed(digits);
+
+/** The table's columns; one that is empty in every row is left out. */
+const COLUMNS: readonly (readonly [string, (r: Row) => string])[] = [
+  ["scenario", (r) => r.scenario],
+  ["target", (r) => TARGET_LABEL[r.target]],
+  ["req/s", (r) => fmt(r.rps, 0)],
+  ["p50 ms", (r) => fmt(r.p50Ms, 2)],
+  ["p99 ms", (r) => fmt(r.p99Ms, 2)],
+  ["× nginx", (r) => fmt(r.ratio, 2)],
+  ["× anon", (r) => fmt(r.anonRatio, 2)],
+  ["CPU µs/req", (r) => fmt(r.cpuUsPerReq, 0)],
+  ["errors", (r) => fmt(r.errors, 0)],
+  ["whoami", (r) => fmt(r.whoamiCalls, 0)],
+  ["MB/s", (r) => fmt(r.mbPerSec, 0)],
+  ["streams", (r) => fmt(r.streams, 0)],
+  ["events/s", (r) => fmt(r.eventsPerSec, 0)],
+  ["CPU %", (r) => fmt(r.cpuPercent, 1)],
+  ["idle RSS MiB", (r) => fmt(r.idleRssMiB, 0)],
+  ["RSS MiB", (r) => fmt(r.rssMiB, 0)],
+  ["peak RSS MiB", (r) => fmt(r.peakRssMiB, 0)],
+];
+
 function table(rows: readonly Row[]): string {
-  const fmt = (v: number | undefined, digits: number) => v === undefined ? "" : v.toFixed(digits);
-  const header = [
-    "scenario",
-    "target",
-    "req/s",
-    "p50 ms",
-    "p99 ms",
-    "× nginx",
-    "CPU µs/req",
-    "errors",
-    "MB/s",
-    "peak RSS MiB",
-  ];
-  const lines = rows.map((r) => [
-    r.scenario,
-    TARGET_LABEL[r.target],
-    fmt(r.rps, 0),
-    fmt(r.p50Ms, 2),
-    fmt(r.p99Ms, 2),
-    fmt(r.ratio, 2),
-    fmt(r.cpuUsPerReq, 0),
-    fmt(r.errors, 0),
-    fmt(r.mbPerSec, 0),
-    fmt(r.peakRssMiB, 0),
-  ]);
+  const columns = COLUMNS.filter(([, cell], i) => i < 2 || rows.some((r) => cell(r) !== ""));
+  const header = columns.map(([name]) => name);
+  const lines = rows.map((r) => columns.map(([, cell]) => cell(r)));
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
   const row = (cells: string[]) =>
     "| " + cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(" | ") +
     " |";
-  return [
-    row(header),
-    "|" + widths.map((w, i) => (i < 2 ? "-" : "-").repeat(w + 2)).join("|") + "|",
-  ]
+  return [row(header), "|" + widths.map((w) => "-".repeat(w + 2)).join("|") + "|"]
     .concat(lines.map(row)).join("\n");
+}
+
+/** What the less obvious columns mean, for the scenarios that ran. */
+function legend(rows: readonly Row[]): string {
+  const ran = (id: string) => rows.some((r) => r.scenario === id);
+  return [
+    ran("b") &&
+    "b: × anon = req/s over the same proxy's (a) in this round (needs a; target ≥ 0.9); " +
+      "whoami = Ory session checks over the proxy's life.",
+    ran("sse") &&
+    "sse: p50/p99 = how late events arrived; streams = held to the end; errors = the rest; " +
+      "events/s should be 10 × streams; CPU % of one core and RSS while holding them.",
+    rows.some((r) => r.idleRssMiB !== undefined) &&
+    "idle RSS = the proxy's before the load; peak RSS = its VmHWM over its life.",
+  ].filter(Boolean).join("\n");
 }
 
 // ---------------------------------------------------------------------------------------------
 // Main
+
+/** `nginx -v` prints to stderr. */
+async function nginxVersion(): Promise<string | undefined> {
+  const out = await new Deno.Command("nginx", { args: ["-v"], stderr: "piped" }).output();
+  return new TextDecoder().decode(out.stderr).trim() || undefined;
+}
 
 async function main(): Promise<void> {
   const options = parseOptions(Deno.args);
@@ -477,31 +983,36 @@ async function main(): Promise<void> {
     if (!found.success) throw new Error(`Cannot bench: ${tool} is not installed`);
   }
   const dir = await Deno.makeTempDir({ prefix: "orygate-bench-" });
-  const nginx = await startNginx(dir);
-  const ctx: Context = { options, nginx };
+  const stops: (() => Promise<void>)[] = [];
   const rounds: Row[][] = [];
   try {
+    const helper = await startHelper();
+    stops.push(helper.stop);
+    const nginx = await startNginx(dir, helper.url);
+    stops.push(nginx.stop);
     for (let round = 1; round <= options.rounds; round++) {
       const rows: Row[] = [];
       for (const scenario of SCENARIOS.filter((s) => options.scenarios.includes(s.id))) {
         console.error(`round ${round}/${options.rounds}: ${scenario.title}`);
-        rows.push(...await scenario.run(ctx));
+        rows.push(...await scenario.run({ options, nginx, helper, dir, round: rows }));
       }
       rounds.push(rows);
     }
   } finally {
-    await nginx.stop();
+    for (const stopOne of stops.reverse()) await stopOne();
     await Deno.remove(dir, { recursive: true });
   }
 
   const rows = combine(rounds);
   console.log(table(rows));
+  const notes = legend(rows);
+  if (notes) console.log(notes);
   const started = new Date();
   const loadavg = Deno.loadavg();
   const result = {
     date: started.toISOString(),
     deno: Deno.version.deno,
-    nginx: (await run("nginx", ["-v"]).catch(() => "")).trim() || undefined,
+    nginx: await nginxVersion(),
     cpus: navigator.hardwareConcurrency,
     loadavg,
     options,

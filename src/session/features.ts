@@ -29,7 +29,7 @@ export interface SessionFeatures {
   readonly observeOry: (
     req: ProxyRequest,
     path: string,
-  ) => ((res: ObservedResponse) => Promise<void>) | undefined;
+  ) => ((res: ObservedResponse) => void) | undefined;
   readonly keys?: KeySet;
 }
 
@@ -89,7 +89,7 @@ export async function createSessionFeatures(
 
   const observeOry = (req: ProxyRequest, path: string) => {
     const isLogout = path.startsWith("/self-service/logout");
-    return async (res: ObservedResponse) => {
+    return (res: ObservedResponse) => {
       if (res.status >= 400) return;
       if (isLogout && path.startsWith("/self-service/logout/api")) {
         // The token sits in the request body, which streamed on to Ory unread: drop all.
@@ -100,7 +100,7 @@ export async function createSessionFeatures(
         isOrySessionCookie(c.slice(0, c.indexOf("=")).trim())
       );
       if (isLogout || changesSession) {
-        const cred = await extractCredentials(req.headers);
+        const cred = extractCredentials(req.headers);
         if (cred !== undefined) cache.delete(cred.key);
       }
     };

@@ -75,7 +75,7 @@ export function createSessionGate(options: SessionGateOptions): SessionGate {
       headers.delete("authorization");
       headers.delete("x-session-token");
     }
-    const cred = await extractCredentials(req.headers);
+    const cred = extractCredentials(req.headers);
     if (cred === undefined) return protectedPath ? deny(req, url, options) : undefined;
 
     const entry = await lookup(cred);

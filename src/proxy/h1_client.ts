@@ -42,6 +42,7 @@
  */
 import { UpstreamError } from "../errors.ts";
 import type { UpstreamClient, UpstreamRequest, UpstreamResponse } from "./upstream.ts";
+import { registerDirectPipe } from "./direct_pipe.ts";
 import {
   checkHeadBytes,
   ChunkedDecoder,
@@ -619,7 +620,11 @@ class Exchange implements EventListenerObject {
       } else {
         source.first = first;
         this.#source = source;
-        body = new ReadableStream(source);
+        // No read-ahead: nothing is taken off the connection until the consumer asks, which
+        // lets a server use the direct pipe instead (the stream stays unread then).
+        const stream = new ReadableStream(source, { highWaterMark: 0 });
+        registerDirectPipe(stream, (write) => source.pipe(write));
+        body = stream;
       }
     }
     if (body === null || this.#source === undefined) this.responseEnded();
@@ -841,6 +846,8 @@ class BodySource implements UnderlyingDefaultSource<Uint8Array> {
   done = false;
   #controller: ReadableStreamDefaultController<Uint8Array> | undefined;
   #finished = false;
+  /** Why the body was cancelled or aborted. */
+  #reason: unknown;
   #remaining: number;
   #chunked = new ChunkedDecoder();
   /** Reused list of [start, end) data ranges found by one chunked drain. */
@@ -857,12 +864,15 @@ class BodySource implements UnderlyingDefaultSource<Uint8Array> {
 
   start(controller: ReadableStreamDefaultController<Uint8Array>): void {
     this.#controller = controller;
-    if (this.first !== undefined) controller.enqueue(this.first);
-    this.first = undefined;
   }
 
   async pull(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
     const c = this.c;
+    if (this.first !== undefined) {
+      controller.enqueue(this.first);
+      this.first = undefined;
+      return;
+    }
     try {
       for (;;) {
         const chunk = this.drain();
@@ -889,9 +899,49 @@ class BodySource implements UnderlyingDefaultSource<Uint8Array> {
     }
   }
 
+  /** The direct pipe (`direct_pipe.ts`): body bytes as views of the connection's buffer. */
+  async pipe(write: (chunk: Uint8Array) => Promise<void>): Promise<void> {
+    const c = this.c;
+    const ranges = this.#ranges;
+    try {
+      if (this.first !== undefined) {
+        const first = this.first;
+        this.first = undefined;
+        await write(first);
+      }
+      for (;;) {
+        if (this.#finished) throw this.#reason;
+        this.#drainRanges();
+        for (let i = 0; i < ranges.length; i += 2) {
+          await write(c.buf.subarray(ranges[i], ranges[i + 1]));
+          if (this.#finished) throw this.#reason;
+        }
+        if (this.done) {
+          this.#finished = true;
+          this.exchange.responseEnded();
+          return;
+        }
+        const n = await c.fill();
+        if (this.#finished) throw this.#reason;
+        if (n === null) {
+          if (this.mode !== BodyMode.Close) {
+            throw new Violation("closed the response before its end");
+          }
+          this.done = true;
+        }
+      }
+    } catch (err) {
+      if (this.#finished && err === this.#reason) throw err;
+      const reason = c.error ?? this.exchange.abortReason ?? this.exchange.toUpstreamError(err);
+      this.abort(reason);
+      throw reason;
+    }
+  }
+
   cancel(reason: unknown): void {
     if (this.#finished) return;
     this.#finished = true;
+    this.#reason = reason;
     this.exchange.responseAborted(reason);
   }
 
@@ -899,50 +949,47 @@ class BodySource implements UnderlyingDefaultSource<Uint8Array> {
   abort(reason: unknown): void {
     if (this.#finished) return;
     this.#finished = true;
+    this.#reason = reason;
     this.#controller?.error(reason);
     this.exchange.responseAborted(reason);
   }
 
-  /** Takes the body bytes buffered on the connection; sets `done` at the body's end. */
+  /** Takes the body bytes buffered on the connection as a copy; sets `done` at its end. */
   drain(): Uint8Array<ArrayBuffer> | undefined {
+    this.#drainRanges();
+    return this.#ranges.length === 0 ? undefined : gather(this.c.buf, this.#ranges);
+  }
+
+  /** Finds the body bytes buffered on the connection (`#ranges`) and consumes them. */
+  #drainRanges(): void {
     const c = this.c;
+    const ranges = this.#ranges;
+    ranges.length = 0;
     const avail = c.end - c.start;
     switch (this.mode) {
       case BodyMode.Length: {
-        if (avail === 0) return undefined;
+        if (avail === 0) return;
         const n = avail < this.#remaining ? avail : this.#remaining;
-        const out = c.buf.slice(c.start, c.start + n);
+        ranges.push(c.start, c.start + n);
         c.start += n;
         this.#remaining -= n;
         if (this.#remaining === 0) this.done = true;
-        return out;
+        return;
       }
-      case BodyMode.Close: {
-        if (avail === 0) return undefined;
-        const out = c.buf.slice(c.start, c.end);
+      case BodyMode.Close:
+        if (avail === 0) return;
+        ranges.push(c.start, c.end);
         c.start = c.end;
-        return out;
-      }
+        return;
       default:
-        return this.#drainChunked();
+        try {
+          c.start = this.#chunked.decode(c.buf, c.start, c.end, ranges);
+        } catch (err) {
+          if (err instanceof FramingError) throw new Violation(`sent ${err.message}`);
+          throw err;
+        }
+        if (this.#chunked.done) this.done = true;
     }
-  }
-
-  #drainChunked(): Uint8Array<ArrayBuffer> | undefined {
-    const c = this.c;
-    const buf = c.buf;
-    const ranges = this.#ranges;
-    ranges.length = 0;
-    const decoder = this.#chunked;
-    try {
-      c.start = decoder.decode(buf, c.start, c.end, ranges);
-    } catch (err) {
-      if (err instanceof FramingError) throw new Violation(`sent ${err.message}`);
-      throw err;
-    }
-    if (decoder.done) this.done = true;
-    if (ranges.length === 0) return undefined;
-    return gather(buf, ranges);
   }
 }
 

@@ -39,6 +39,7 @@
  */
 import type { ClientInfo } from "../proxy/handler.ts";
 import type { ProxyRequest, ProxyResult, UpgradedConnection } from "../proxy/message.ts";
+import { directPipe } from "../proxy/direct_pipe.ts";
 import {
   checkHeadBytes,
   ChunkedDecoder,
@@ -548,26 +549,31 @@ class Connection {
     declared: number,
     keepAlive: boolean,
   ): Promise<boolean> {
-    const reader = body.getReader();
     let sent = 0;
+    const write = async (value: Uint8Array): Promise<void> => {
+      if (value.byteLength === 0) return;
+      sent += value.byteLength;
+      if (declared >= 0 && sent > declared) throw new Error("the body is longer than declared");
+      if (!chunked) return await this.#writeTimed(value);
+      const frame = value.byteLength.toString(16) + "\r\n";
+      const out = new Uint8Array(frame.length + value.byteLength + 2);
+      encoder.encodeInto(frame, out);
+      out.set(value, frame.length);
+      out[out.length - 2] = CR;
+      out[out.length - 1] = LF;
+      await this.#writeTimed(out);
+    };
+    const pipe = directPipe(body);
+    const reader = pipe === undefined ? body.getReader() : undefined;
     try {
       await this.#writeAll(head);
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        if (value.byteLength === 0) continue;
-        sent += value.byteLength;
-        if (declared >= 0 && sent > declared) throw new Error("the body is longer than declared");
-        if (chunked) {
-          const frame = value.byteLength.toString(16) + "\r\n";
-          const out = new Uint8Array(frame.length + value.byteLength + 2);
-          encoder.encodeInto(frame, out);
-          out.set(value, frame.length);
-          out[out.length - 2] = CR;
-          out[out.length - 1] = LF;
-          await this.#writeTimed(out);
-        } else {
-          await this.#writeTimed(value);
+      if (reader === undefined) {
+        await pipe!(write);
+      } else {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          await write(value);
         }
       }
       if (declared >= 0 && sent < declared) throw new Error("the body is shorter than declared");
@@ -575,7 +581,8 @@ class Connection {
     } catch (err) {
       // The client sees the connection close before the body's end: an error, never a
       // truncated body passed off as complete.
-      reader.cancel(err).catch(() => {});
+      if (reader !== undefined) reader.cancel(err).catch(() => {});
+      else body.cancel(err).catch(() => {});
       this.close();
       return false;
     }

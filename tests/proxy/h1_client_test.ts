@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { UpstreamError } from "../../src/errors.ts";
 import { createH1Client, type H1Client } from "../../src/proxy/h1_client.ts";
+import { directPipe } from "../../src/proxy/direct_pipe.ts";
 import type { UpstreamRequest, UpstreamResponse } from "../../src/proxy/upstream.ts";
 import { issueLeafCertificate } from "../../src/tls/leaf_cert.ts";
 import { loadOrCreateLocalCa } from "../../src/tls/local_ca.ts";
@@ -1144,4 +1145,53 @@ Deno.test("createH1Client() talks to https upstreams", async (t) => {
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("createH1Client() offers a direct pipe for streamed bodies", async (t) => {
+  const big = "y".repeat(300_000);
+  await using(
+    answering((head) =>
+      head.startsWith("GET /chunked ")
+        ? "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n" +
+          "5\r\nhello\r\n6\r\n world\r\n" +
+          `${(100_000).toString(16)}\r\n${"z".repeat(100_000)}\r\n0\r\n\r\n`
+        : `HTTP/1.1 200 OK\r\ncontent-length: ${big.length}\r\n\r\n${big}`
+    ),
+    async (client, server) => {
+      for (const path of ["/length", "/chunked"]) {
+        await t.step(`${path}: every byte, as views, then the connection is reused`, async () => {
+          const res = await client(request(new URL(path, server.url)));
+          const pipe = directPipe(streamOf(res));
+          assert.ok(pipe !== undefined);
+          const parts: Uint8Array[] = [];
+          await pipe(async (chunk) => {
+            parts.push(chunk.slice()); // a view: valid only until the write resolves
+            await Promise.resolve();
+          });
+          const text = dec.decode(new Uint8Array(parts.flatMap((p) => [...p])));
+          assert.equal(
+            text,
+            path === "/length" ? big : "hello world" + "z".repeat(100_000),
+          );
+          // The next request goes over the same connection.
+          await bodyText(await client(request(new URL(path, server.url))));
+          assert.equal(server.accepted(), 1);
+        });
+      }
+      await t.step("a failing write stops the pipe; the connection is not reused", async () => {
+        const res = await client(request(new URL("/length", server.url)));
+        const pipe = directPipe(streamOf(res))!;
+        await assert.rejects(pipe(() => Promise.reject(new Error("client gone"))));
+        await bodyText(await client(request(new URL("/length", server.url))));
+        assert.equal(server.accepted(), 2);
+      });
+      await t.step("a stream someone reads has no pipe any more", async () => {
+        const res = await client(request(new URL("/length", server.url)));
+        const stream = streamOf(res);
+        const reader = stream.getReader();
+        assert.equal(directPipe(stream), undefined);
+        await reader.cancel();
+      });
+    },
+  );
 });

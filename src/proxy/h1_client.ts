@@ -97,6 +97,12 @@ const MAX_RESPONSE_FIELDS = 1000;
 const READ_BUFFER_BYTES = 64 * 1024;
 const MAX_HEAD_BYTES = READ_BUFFER_BYTES;
 /**
+ * A connection's read buffer starts this small and doubles (up to READ_BUFFER_BYTES) when a
+ * head needs room or a read fills all the space it was given (a fast body): a thousand open
+ * SSE streams then hold 16 KiB each, a download still reads 32 KiB at a time.
+ */
+const INITIAL_READ_BUFFER_BYTES = 16 * 1024;
+/**
  * Most bytes one read asks for. Each read becomes one body chunk; smaller chunks mean less
  * garbage waiting for the collector (peak memory on large downloads), larger ones fewer reads.
  */
@@ -104,7 +110,7 @@ const MAX_READ_BYTES = 32 * 1024;
 /** Compact the read buffer when less than this is free at its end. */
 const MIN_READ_SPACE = 8 * 1024;
 /** Per-connection buffer the request head (and small chunk frames) is encoded into. */
-const WRITE_BUFFER_BYTES = 16 * 1024;
+const WRITE_BUFFER_BYTES = 4 * 1024;
 /** Granularity of response-head deadlines. */
 const DEADLINE_TICK_MS = 50;
 
@@ -268,8 +274,10 @@ class Pool {
 
 /** One upstream connection with its read buffer (`buf[start..end)` is read but unparsed). */
 class Connection {
-  readonly buf = new Uint8Array(READ_BUFFER_BYTES);
+  buf = new Uint8Array(INITIAL_READ_BUFFER_BYTES);
   readonly wbuf = new Uint8Array(WRITE_BUFFER_BYTES);
+  /** The last read filled all the space it was given: grow before the next. */
+  #full = false;
   start = 0;
   end = 0;
   /** Bytes of a partial response head already scanned for its end. */
@@ -297,13 +305,28 @@ class Connection {
         this.end -= this.start;
         this.start = 0;
       }
+      if (
+        (this.end === this.buf.length || (this.#full && this.start === this.end)) &&
+        this.buf.length < READ_BUFFER_BYTES
+      ) {
+        const bigger = new Uint8Array(this.buf.length * 2);
+        bigger.set(this.buf.subarray(this.start, this.end));
+        this.end -= this.start;
+        this.start = 0;
+        this.buf = bigger;
+      }
       if (this.end === this.buf.length) throw new Violation("sent more than the read buffer holds");
       const stop = this.end + MAX_READ_BYTES;
-      read = this.conn.read(
-        this.buf.subarray(this.end, stop < this.buf.length ? stop : this.buf.length),
-      );
+      const space = this.buf.subarray(this.end, stop < this.buf.length ? stop : this.buf.length);
+      read = this.conn.read(space);
+      const n = await read;
+      this.#full = n === space.byteLength;
+      return this.#took(n);
     }
-    const n = await read;
+    return this.#took(await read);
+  }
+
+  #took(n: number | null): number | null {
     if (this.closed) throw this.error ?? new Deno.errors.Interrupted("connection closed");
     if (n !== null) this.end += n;
     return n;

@@ -42,7 +42,7 @@
  */
 import { UpstreamError } from "../errors.ts";
 import type { UpstreamClient, UpstreamRequest, UpstreamResponse } from "./upstream.ts";
-import { registerDirectPipe } from "./direct_pipe.ts";
+import { directPipe, registerDirectPipe } from "./direct_pipe.ts";
 import {
   checkHeadBytes,
   ChunkedDecoder,
@@ -128,6 +128,9 @@ const CONNECT_ERROR_NAME =
 
 /** The upstream broke HTTP/1.1; the message completes "the application at <origin> …". */
 class Violation extends Error {}
+
+/** Thrown by a request-body write to stop sending quietly (the exchange decides the rest). */
+const STOP = new Error("stop sending the request body");
 
 /** A connection failed before any response byte: worth one retry if it was a pooled one. */
 class StaleConnection extends Error {}
@@ -675,32 +678,26 @@ class Exchange implements EventListenerObject {
   /** Streams the request body to `c`: framed by its Content-Length or chunked. */
   async #writeBody(c: Connection, body: ReadableStream<Uint8Array>): Promise<void> {
     const length = this.#length;
-    let reader: ReadableStreamDefaultReader<Uint8Array>;
-    try {
-      reader = body.getReader();
-    } catch (err) {
-      return this.#requestFailed(c, err);
-    }
-    this.#bodyReader = reader;
-    this.#bodyStarted = true;
-    let sent = 0;
-    for (;;) {
-      let chunk: ReadableStreamReadResult<Uint8Array>;
+    // A body from orygate's server comes straight from its buffer (direct_pipe.ts).
+    const pipe = directPipe(body);
+    let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+    if (pipe === undefined) {
       try {
-        chunk = await reader.read();
+        reader = body.getReader();
       } catch (err) {
         return this.#requestFailed(c, err);
       }
-      if (c.closed || this.#responseDone) return;
-      if (chunk.done) break;
-      const data = chunk.value;
+      this.#bodyReader = reader;
+    }
+    this.#bodyStarted = true;
+    let sent = 0;
+    let upstreamStopped = false;
+    const send = async (data: Uint8Array): Promise<void> => {
+      if (c.closed || this.#responseDone) throw STOP;
       const size = data.byteLength;
-      if (size === 0) continue;
+      if (size === 0) return;
       if (length >= 0 && sent + size > length) {
-        return this.#requestFailed(
-          c,
-          this.#protocol(`body is longer than its Content-Length (${length} bytes)`, "request"),
-        );
+        throw this.#protocol(`body is longer than its Content-Length (${length} bytes)`, "request");
       }
       try {
         if (length >= 0) await c.writeAll(data);
@@ -708,12 +705,27 @@ class Exchange implements EventListenerObject {
       } catch {
         // The upstream stopped reading (it may have answered early, e.g. 413): stop sending
         // and let the response side decide; the connection will not be reused.
-        if (!c.closed) reader.cancel().catch(() => {});
-        return;
+        upstreamStopped = true;
+        throw STOP;
       }
       sent += size;
       // All bytes sent: the upstream may answer before the client's stream says "done".
       if (sent === length) this.#requestEnded();
+    };
+    try {
+      if (reader === undefined) await pipe!(send);
+      else {
+        for (;;) {
+          const chunk = await reader.read();
+          if (c.closed || this.#responseDone) return;
+          if (chunk.done) break;
+          await send(chunk.value);
+        }
+      }
+    } catch (err) {
+      if (err !== STOP) return this.#requestFailed(c, err);
+      if (upstreamStopped && !c.closed) reader?.cancel().catch(() => {});
+      return;
     }
     if (length >= 0) {
       if (sent < length) {

@@ -39,7 +39,7 @@
  */
 import type { ClientInfo } from "../proxy/handler.ts";
 import type { ProxyRequest, ProxyResult, UpgradedConnection } from "../proxy/message.ts";
-import { directPipe } from "../proxy/direct_pipe.ts";
+import { directPipe, registerDirectPipe } from "../proxy/direct_pipe.ts";
 import {
   checkHeadBytes,
   ChunkedDecoder,
@@ -63,6 +63,8 @@ const MAX_HEADER_LINES = 200;
 const INITIAL_BUFFER_BYTES = 8 * 1024;
 /** Most bytes one request-body read asks for. */
 const BODY_READ_BYTES = 32 * 1024;
+/** Largest the buffer grows to for a fast request body. */
+const MAX_BODY_BUFFER_BYTES = 64 * 1024;
 /** Response bodies up to this size go out in the same write as the head. */
 const COALESCE_BYTES = 16 * 1024;
 /** How often deadlines are checked. */
@@ -228,6 +230,8 @@ class Connection {
   closed = false;
   /** Waiting for a new request with nothing of it read yet. */
   idle = true;
+  /** The last request-body read filled all its room. */
+  #bodyFull = false;
   /** The read kept pending while a request is handled, to notice the client leaving. */
   #pending: Promise<number | null> | undefined;
   /** The request in flight's abort controller. */
@@ -379,14 +383,20 @@ class Connection {
 
   /** Reads request-body bytes into the buffer (no extra copy); null at the end of input. */
   async fillBody(): Promise<number | null> {
-    if (this.start === this.end) this.start = this.end = 0;
-    else if (this.start > 0) {
+    if (this.start === this.end) {
+      this.start = this.end = 0;
+      // A read that filled all its room means a fast upload: read more at a time.
+      if (this.#bodyFull && this.buf.length < MAX_BODY_BUFFER_BYTES) {
+        this.buf = new Uint8Array(this.buf.length * 2);
+      }
+    } else if (this.start > 0) {
       this.buf.copyWithin(0, this.start, this.end);
       this.end -= this.start;
       this.start = 0;
     }
     const room = Math.min(this.buf.length - this.end, BODY_READ_BYTES);
     const n = await this.conn.read(this.buf.subarray(this.end, this.end + room));
+    this.#bodyFull = n === room;
     if (n !== null) this.end += n;
     return n;
   }
@@ -641,34 +651,24 @@ class RequestBody implements UnderlyingDefaultSource<Uint8Array> {
     this.#decoder = head.chunked ? new ChunkedDecoder() : undefined;
     this.#continued = !head.expectContinue;
     this.stream = new ReadableStream(this, { highWaterMark: 0 });
+    registerDirectPipe(this.stream, (write) => this.#pipe(write));
   }
 
   async pull(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
-    const c = this.c;
-    if (!this.#continued) {
-      this.#continued = true;
-      await writeAllTo(c.conn, CONTINUE);
-    }
+    await this.#continue();
     try {
       for (;;) {
-        const chunk = this.#take();
-        if (chunk !== undefined) controller.enqueue(chunk);
+        this.#takeRanges();
+        if (this.#ranges.length > 0) controller.enqueue(gather(this.c.buf, this.#ranges));
         if (this.done) {
           controller.close();
           return;
         }
-        if (chunk !== undefined) return;
-        c.deadline = Date.now() + c.server.idleTimeoutMs;
-        const n = await c.fillBody();
-        c.deadline = 0;
-        if (n === null) throw new Error("the client closed the connection mid-body");
+        if (this.#ranges.length > 0) return;
+        await this.#fill();
       }
     } catch (err) {
-      const error = err instanceof FramingError
-        ? new Error(`the request body has ${err.message}`)
-        : err;
-      controller.error(error);
-      c.close();
+      controller.error(this.#failed(err));
     }
   }
 
@@ -676,25 +676,68 @@ class RequestBody implements UnderlyingDefaultSource<Uint8Array> {
     // The handler does not want the rest; the connection closes after the response.
   }
 
-  /** Takes body bytes buffered on the connection; sets `done` at the body's end. */
-  #take(): Uint8Array | undefined {
+  /** The direct pipe (`direct_pipe.ts`): body bytes as views of the connection's buffer. */
+  async #pipe(write: (chunk: Uint8Array) => Promise<void>): Promise<void> {
+    await this.#continue();
+    const ranges = this.#ranges;
+    for (;;) {
+      try {
+        this.#takeRanges();
+      } catch (err) {
+        throw this.#failed(err);
+      }
+      // A failed write is the consumer's business (the upstream may have answered early):
+      // it ends the pipe but not the client's connection.
+      for (let i = 0; i < ranges.length; i += 2) {
+        await write(this.c.buf.subarray(ranges[i], ranges[i + 1]));
+      }
+      if (this.done) return;
+      try {
+        await this.#fill();
+      } catch (err) {
+        throw this.#failed(err);
+      }
+    }
+  }
+
+  /** Answers `Expect: 100-continue` when the body is first wanted. */
+  async #continue(): Promise<void> {
+    if (this.#continued) return;
+    this.#continued = true;
+    await writeAllTo(this.c.conn, CONTINUE);
+  }
+
+  async #fill(): Promise<void> {
     const c = this.c;
+    c.deadline = Date.now() + c.server.idleTimeoutMs;
+    const n = await c.fillBody();
+    c.deadline = 0;
+    if (n === null) throw new Error("the client closed the connection mid-body");
+  }
+
+  /** The client broke the body: the connection cannot go on. */
+  #failed(err: unknown): unknown {
+    this.c.close();
+    return err instanceof FramingError ? new Error(`the request body has ${err.message}`) : err;
+  }
+
+  /** Finds body bytes buffered on the connection (`#ranges`), consumes them, sets `done`. */
+  #takeRanges(): void {
+    const c = this.c;
+    const ranges = this.#ranges;
+    ranges.length = 0;
     if (this.#decoder === undefined) {
       const avail = c.end - c.start;
-      if (avail === 0) return undefined;
+      if (avail === 0) return;
       const n = avail < this.#remaining ? avail : this.#remaining;
-      const out = c.buf.slice(c.start, c.start + n);
+      ranges.push(c.start, c.start + n);
       c.start += n;
       this.#remaining -= n;
       if (this.#remaining === 0) this.done = true;
-      return out;
+      return;
     }
-    const ranges = this.#ranges;
-    ranges.length = 0;
     c.start = this.#decoder.decode(c.buf, c.start, c.end, ranges);
     if (this.#decoder.done) this.done = true;
-    if (ranges.length === 0) return undefined;
-    return gather(c.buf, ranges);
   }
 }
 

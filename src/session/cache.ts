@@ -25,6 +25,8 @@ export interface TtlCacheOptions {
 
 /** The cache. */
 export interface TtlCache<V> {
+  /** Returns a fresh cached value, or undefined (no load). */
+  peek(key: string): V | undefined;
   /** Returns a fresh cached value or loads it (once, however many callers wait). */
   get(key: string, load: () => Promise<Loaded<V>>): Promise<V>;
   /** Drops one key (and any load in flight for it). */
@@ -41,17 +43,21 @@ export function createTtlCache<V>(options: TtlCacheOptions): TtlCache<V> {
   // A load in flight; `dropped` is set when its key is deleted meanwhile, so it is not stored.
   const inflight = new Map<string, { promise: Promise<Loaded<V>>; dropped: boolean }>();
 
+  /** The fresh entry for `key`, marked most recently used; stale ones are dropped. */
+  const fresh = (key: string): Loaded<V> | undefined => {
+    const hit = entries.get(key);
+    if (hit === undefined) return undefined;
+    entries.delete(key);
+    if (hit.expiresAt <= now()) return undefined;
+    entries.set(key, hit);
+    return hit;
+  };
+
   return {
+    peek: (key) => fresh(key)?.value,
     async get(key, load) {
-      const hit = entries.get(key);
-      if (hit !== undefined) {
-        if (hit.expiresAt > now()) {
-          entries.delete(key);
-          entries.set(key, hit);
-          return hit.value;
-        }
-        entries.delete(key);
-      }
+      const hit = fresh(key);
+      if (hit !== undefined) return hit.value;
       const pending = inflight.get(key);
       if (pending !== undefined) return (await pending.promise).value;
       const flight = { promise: load(), dropped: false };

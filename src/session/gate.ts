@@ -78,7 +78,8 @@ export function createSessionGate(options: SessionGateOptions): SessionGate {
     const cred = extractCredentials(req.headers);
     if (cred === undefined) return protectedPath ? deny(req, url, options) : undefined;
 
-    const entry = await lookup(cred);
+    // A fresh cached answer is used without a trip through the promise machinery.
+    const entry = options.cache.peek(cred.key) ?? await lookup(cred);
     const { result } = entry;
     if (result.kind === "active" && (result.expiresAt === undefined || result.expiresAt > now())) {
       if (options.mint !== undefined) {

@@ -14,6 +14,15 @@ Deno.test("createTtlCache()", async (t) => {
     now += 1;
     assertEquals(await cache.get("k", load), 2);
   });
+  await t.step("peek() gives a fresh value without loading, nothing once expired", async () => {
+    const cache = createTtlCache<number>({ maxEntries: 10, now: clock });
+    assertEquals(cache.peek("k"), undefined);
+    await cache.get("k", () => Promise.resolve({ value: 5, expiresAt: now + 10 }));
+    assertEquals(cache.peek("k"), 5);
+    now += 10;
+    assertEquals(cache.peek("k"), undefined);
+    assertEquals(cache.size, 0);
+  });
   await t.step("single-flight: concurrent gets share one load", async () => {
     const cache = createTtlCache<number>({ maxEntries: 10, now: clock });
     let loads = 0;

@@ -27,7 +27,8 @@ let whoamiCalls = 0;
 
 function tokenFrom(headers: Headers): string | undefined {
   const cookie = /(?:^|;\s*)ory_kratos_session=([^;]+)/.exec(headers.get("cookie") ?? "");
-  return headers.get("x-session-token") ?? cookie?.[1] ??
+  // `||`, not `??`: Go's Ory SDK sends empty X-Session-Token and Authorization headers.
+  return headers.get("x-session-token") || cookie?.[1] ||
     /^Bearer (.+)$/i.exec(headers.get("authorization") ?? "")?.[1];
 }
 
@@ -36,12 +37,21 @@ function whoami(req: Request): Response {
   if (tokenFrom(req.headers) !== token) {
     return Response.json({ error: { code: 401 } }, { status: 401 });
   }
+  const now = new Date().toISOString();
+  // Shaped like Kratos's answer: the Go SDK refuses a session without the required fields.
   return Response.json({
-    id: "bench-session",
+    id: "6b3e2a52-5f2c-4d47-9d6a-2f7b1c9e0a11",
     active: true,
     expires_at: new Date(Date.now() + 3600_000).toISOString(),
-    authenticated_at: new Date().toISOString(),
-    identity: { id: identity, traits: { email: "bench@example.org" } },
+    authenticated_at: now,
+    issued_at: now,
+    identity: {
+      id: identity,
+      schema_id: "default",
+      schema_url: "http://127.0.0.1/schemas/default",
+      state: "active",
+      traits: { email: "bench@example.org" },
+    },
   });
 }
 

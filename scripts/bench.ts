@@ -30,7 +30,8 @@
  * `bench-results/<timestamp>.json`.
  *
  * Flags: `--duration 10s` (wrk, and the SSE hold), `--rounds 1` (median over rounds),
- * `--targets cli`, `--scenarios a,b,upload,download,sse`, `--streams 1000`.
+ * `--targets cli,ory`, `--scenarios a,b,upload,download,sse`, `--streams 1000`,
+ * `--ory-bin <path>` (or `ORY_PROXY_BIN`): also measure the Go `ory proxy` (target `ory`).
  *
  * Besides requests/s the table shows the proxy's CPU time per request (all its threads, from
  * /proc): on a shared machine it moves less than throughput does.
@@ -48,20 +49,27 @@ interface Options {
   readonly scenarios: readonly string[];
   /** Concurrent streams in the SSE scenario. */
   readonly streams: number;
+  /** The Go `ory` binary for the `ory` target (`--ory-bin` or `ORY_PROXY_BIN`). */
+  readonly oryBin?: string;
 }
 
-type ProxyKind = "cli";
-const ALL_TARGETS: readonly ProxyKind[] = ["cli"];
+type ProxyKind = "cli" | "ory";
+const ALL_TARGETS: readonly ProxyKind[] = ["cli", "ory"];
 
 function parseOptions(args: readonly string[]): Options {
   const get = (name: string) => {
     const i = args.indexOf(`--${name}`);
     return i === -1 ? undefined : args[i + 1];
   };
-  const targets = (get("targets")?.split(",") ?? ALL_TARGETS) as ProxyKind[];
+  const oryBin = get("ory-bin") ?? Deno.env.get("ORY_PROXY_BIN");
+  const targets =
+    (get("targets")?.split(",") ?? (oryBin ? ["cli", "ory"] : ["cli"])) as ProxyKind[];
   for (const t of targets) {
     if (!ALL_TARGETS.includes(t)) {
       throw new Error(`Cannot bench target "${t}": use ${ALL_TARGETS.join(", ")}`);
+    }
+    if (t === "ory" && oryBin === undefined) {
+      throw new Error('Cannot bench target "ory": give the Go binary with --ory-bin <path>');
     }
   }
   // A mistyped id would otherwise run nothing and print an empty table.
@@ -78,7 +86,7 @@ function parseOptions(args: readonly string[]): Options {
   }
   const duration = get("duration") ?? "10s";
   seconds(duration); // fails now rather than after the first scenarios
-  return { duration, rounds, targets, scenarios, streams };
+  return { duration, rounds, targets, scenarios, streams, oryBin };
 }
 
 /** wrk's duration syntax (`10`, `10s`, `2m`, `1h`) in seconds; the SSE hold uses it too. */
@@ -306,6 +314,7 @@ interface Proxy {
 const TARGET_LABEL: Record<ProxyKind | "nginx", string> = {
   nginx: "nginx proxy_pass",
   cli: "orygate CLI",
+  ory: "ory proxy (Go)",
 };
 
 /** Where a proxy sends requests: the application, and Ory (by default nothing: anonymous only). */
@@ -314,7 +323,45 @@ interface ProxyUpstreams {
   readonly sdkUrl?: string;
 }
 
-async function startProxy(kind: ProxyKind, upstreams: ProxyUpstreams): Promise<Proxy> {
+/**
+ * Starts the Go `ory proxy` (v0.3.x reads ORY_SDK_URL; later versions need an Ory Network
+ * project). With `--quiet` it neither asks to sign in nor needs stdin; HOME is an empty
+ * directory so no saved Ory config is read. It asks Ory's whoami on every request, so it is
+ * always given the stand-in as its Ory (a dead port costs it retries per request).
+ */
+async function startOryProxy(bin: string, upstreams: ProxyUpstreams, sdkUrl: string) {
+  const port = await freePort();
+  const home = await Deno.makeTempDir({ prefix: "orygate-bench-ory-home-" });
+  const child = new Deno.Command(bin, {
+    args: ["proxy", upstreams.app, "--port", String(port), "--quiet"],
+    env: { HOME: home, ORY_SDK_URL: sdkUrl, PATH: Deno.env.get("PATH") ?? "" },
+    clearEnv: true,
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const url = `http://127.0.0.1:${port}`;
+  const stopAll = async () => {
+    await stop(child);
+    await Deno.remove(home, { recursive: true }).catch(() => {});
+  };
+  try {
+    await waitForHttp(url + "/", child);
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+  return { kind: "ory" as const, url, pid: child.pid, stop: stopAll };
+}
+
+async function startProxy(
+  kind: ProxyKind,
+  upstreams: ProxyUpstreams,
+  ctx: Context,
+): Promise<Proxy> {
+  if (kind === "ory") {
+    return await startOryProxy(ctx.options.oryBin!, upstreams, upstreams.sdkUrl ?? ctx.helper.url);
+  }
   const port = await freePort();
   const sdkUrl = upstreams.sdkUrl ?? `http://127.0.0.1:${await freePort()}`;
   const args = [
@@ -635,6 +682,24 @@ interface Scenario {
   run(ctx: Context): Promise<Row[]>;
 }
 
+/**
+ * Runs one target's measurement; a failure becomes a row with `errors: 1` (and the reason on
+ * stderr) instead of ending the whole bench: a proxy that cannot carry a 1 GiB upload is a
+ * finding, not a harness error.
+ */
+async function orFailure(
+  scenario: string,
+  kind: ProxyKind,
+  fn: () => Promise<Row>,
+): Promise<Row> {
+  try {
+    return await fn();
+  } catch (err) {
+    console.error(`${scenario} ${kind}: failed: ${err instanceof Error ? err.message : err}`);
+    return { scenario, target: kind, errors: 1 };
+  }
+}
+
 /** Starts a fresh proxy of `kind` (in front of nginx by default), runs `fn`, and stops it. */
 async function withProxy<T>(
   kind: ProxyKind,
@@ -642,7 +707,7 @@ async function withProxy<T>(
   fn: (proxy: Proxy) => Promise<T>,
   upstreams: ProxyUpstreams = { app: ctx.nginx.upstreamUrl },
 ): Promise<T> {
-  const proxy = await startProxy(kind, upstreams);
+  const proxy = await startProxy(kind, upstreams, ctx);
   try {
     return await fn(proxy);
   } finally {
@@ -756,21 +821,22 @@ const bigUpload: Scenario = {
     });
     for (const kind of ctx.options.targets) {
       rows.push(
-        await withProxy(kind, ctx, async (proxy) => {
-          const idle = await memory(proxy.pid);
-          const { bytes, seconds } = await upload(proxy.url + "/upload", file);
-          if (bytes !== 1024 * 1024 * 1024) {
-            throw new Error(`${kind}: the sink read ${bytes} bytes`);
-          }
-          const after = await memory(proxy.pid);
-          return {
-            scenario: "upload",
-            target: kind,
-            mbPerSec: bytes / seconds / 1e6,
-            peakRssMiB: after.peakMiB,
-            idleRssMiB: idle.rssMiB,
-          };
-        }, { app: ctx.helper.url }),
+        await orFailure("upload", kind, () =>
+          withProxy(kind, ctx, async (proxy) => {
+            const idle = await memory(proxy.pid);
+            const { bytes, seconds } = await upload(proxy.url + "/upload", file);
+            if (bytes !== 1024 * 1024 * 1024) {
+              throw new Error(`${kind}: the sink read ${bytes} bytes`);
+            }
+            const after = await memory(proxy.pid);
+            return {
+              scenario: "upload",
+              target: kind,
+              mbPerSec: bytes / seconds / 1e6,
+              peakRssMiB: after.peakMiB,
+              idleRssMiB: idle.rssMiB,
+            };
+          }, { app: ctx.helper.url })),
       );
     }
     return rows;
@@ -790,19 +856,20 @@ const bigDownload: Scenario = {
     });
     for (const kind of ctx.options.targets) {
       rows.push(
-        await withProxy(kind, ctx, async (proxy) => {
-          const idle = await memory(proxy.pid);
-          const { bytes, seconds } = await download(proxy.url + "/big");
-          if (bytes !== 1024 * 1024 * 1024) throw new Error(`${kind}: got ${bytes} bytes`);
-          const after = await memory(proxy.pid);
-          return {
-            scenario: "download",
-            target: kind,
-            mbPerSec: bytes / seconds / 1e6,
-            peakRssMiB: after.peakMiB,
-            idleRssMiB: idle.rssMiB,
-          };
-        }),
+        await orFailure("download", kind, () =>
+          withProxy(kind, ctx, async (proxy) => {
+            const idle = await memory(proxy.pid);
+            const { bytes, seconds } = await download(proxy.url + "/big");
+            if (bytes !== 1024 * 1024 * 1024) throw new Error(`${kind}: got ${bytes} bytes`);
+            const after = await memory(proxy.pid);
+            return {
+              scenario: "download",
+              target: kind,
+              mbPerSec: bytes / seconds / 1e6,
+              peakRssMiB: after.peakMiB,
+              idleRssMiB: idle.rssMiB,
+            };
+          })),
       );
     }
     return rows;

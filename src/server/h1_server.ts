@@ -383,6 +383,15 @@ class Connection {
 
   /** Reads request-body bytes into the buffer (no extra copy); null at the end of input. */
   async fillBody(): Promise<number | null> {
+    // A read kept pending by #watch (the body of a pipelined request arrives after the
+    // previous answer) lands at `end`: take it over, and move nothing until it has.
+    const pending = this.#pending;
+    if (pending !== undefined) {
+      this.#pending = undefined;
+      const n = await pending;
+      if (n !== null) this.end += n;
+      return n;
+    }
     if (this.start === this.end) {
       this.start = this.end = 0;
       // A read that filled all its room means a fast upload: read more at a time.
@@ -614,16 +623,23 @@ class Connection {
     try {
       await this.#writeAll(encodeHead(text + "\r\n"));
       if (upstream.leftover.byteLength > 0) await this.#writeAll(upstream.leftover);
-      // Bytes the client sent after its upgrade request (or a read kept pending) go first.
-      const pending = this.#pending;
-      this.#pending = undefined;
-      if (pending !== undefined) {
-        const n = await pending;
-        if (n !== null) this.end += n;
-      }
-      if (this.end > this.start) await writeAllTo(up, this.buf.slice(this.start, this.end));
-      this.start = this.end = 0;
-      await Promise.race([relay(this.conn, up), relay(up, this.conn)]);
+      // Upstream to client flows at once (the server may speak first). Client to upstream:
+      // first what the client sent after its upgrade request (buffered, or a read kept
+      // pending), then the rest.
+      const toClient = relay(up, this.conn);
+      const toUpstream = (async () => {
+        const pending = this.#pending;
+        this.#pending = undefined;
+        if (pending !== undefined) {
+          const n = await pending;
+          if (n === null) return;
+          this.end += n;
+        }
+        if (this.end > this.start) await writeAllTo(up, this.buf.slice(this.start, this.end));
+        this.start = this.end = 0;
+        await relay(this.conn, up);
+      })();
+      await Promise.race([toClient, toUpstream]);
     } catch {
       // either side went away
     } finally {
@@ -830,8 +846,9 @@ function requestUrl(scheme: string, head: Head): string {
   if (target.charCodeAt(0) === 0x2f /* / */) {
     const host = head.headers.get("host") ?? "localhost";
     const url = scheme + host + target;
-    // Host must be a host; a URL parse catches everything else ("a b", "x/y", "@").
-    if (!HOST.test(host)) throw new Error("the Host header is invalid");
+    // Host must be a host ("a b", "x/y", "@" are not), and the whole must parse (an IPv4
+    // octet over 255, a bad percent-escape or port): the engine must never see an invalid URL.
+    if (!HOST.test(host) || !URL.canParse(url)) throw new Error("the Host header is invalid");
     return url;
   }
   if (/^https?:\/\//i.test(target)) {

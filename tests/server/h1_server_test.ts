@@ -312,3 +312,91 @@ Deno.test("serveH1(): a client that stops reading a streamed response is cut off
     await server.shutdown();
   }
 });
+
+Deno.test("serveH1(): a pipelined request's body arriving later is read whole", async () => {
+  await withServer(async (server) => {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
+    // The GET's answer goes out while a read is pending for what follows (the POST's body).
+    await conn.write(
+      enc.encode(
+        "GET /a HTTP/1.1\r\nHost: x\r\n\r\nPOST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n",
+      ),
+    );
+    await new Promise((r) => setTimeout(r, 100));
+    await conn.write(enc.encode("AAAAA"));
+    await new Promise((r) => setTimeout(r, 100));
+    await conn.write(enc.encode("BBBBB"));
+    await new Promise((r) => setTimeout(r, 100));
+    await conn.write(enc.encode("GET /c HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+    const { text } = await readToClose(conn);
+    conn.close();
+    assert.match(text, /"url":"http:\/\/x\/a"/);
+    assert.match(text, /"url":"http:\/\/x\/b".*"body":"AAAAABBBBB"/s);
+    assert.match(text, /"url":"http:\/\/x\/c"/);
+  });
+});
+
+Deno.test("serveH1(): an upgraded connection carries the upstream's bytes at once", async () => {
+  const upstream = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const serving = (async () => {
+    const c = await upstream.accept();
+    await c.write(enc.encode("hello from upstream"));
+    const buf = new Uint8Array(64);
+    const n = await c.read(buf);
+    await c.write(enc.encode(` / got ${dec.decode(buf.subarray(0, n ?? 0))}`));
+    c.close();
+  })();
+  const server = serveH1({ hostname: "127.0.0.1", port: 0 }, async () => ({
+    status: 101,
+    statusText: "",
+    headers: new Headers({ connection: "upgrade", upgrade: "websocket" }),
+    body: null,
+    upgraded: {
+      conn: await Deno.connect({
+        hostname: "127.0.0.1",
+        port: (upstream.addr as Deno.NetAddr).port,
+      }),
+      leftover: new Uint8Array(0),
+    },
+  }));
+  try {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
+    await conn.write(
+      enc.encode(
+        "GET /ws HTTP/1.1\r\nHost: x\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n",
+      ),
+    );
+    // The client says nothing until the upstream has spoken (cut off after 3 s if it never does).
+    let text = "";
+    const buf = new Uint8Array(4096);
+    const timer = setTimeout(() => conn.close(), 3000);
+    while (!text.includes("hello from upstream")) {
+      const n = await conn.read(buf).catch(() => null);
+      if (n === null) break;
+      text += dec.decode(buf.subarray(0, n));
+    }
+    clearTimeout(timer);
+    assert.match(text, /^HTTP\/1\.1 101 Switching Protocols\r\n.*\r\n\r\nhello from upstream$/s);
+    await conn.write(enc.encode("ping"));
+    text += (await readToClose(conn)).text;
+    conn.close();
+    assert.ok(text.endsWith("hello from upstream / got ping"), text);
+    await serving;
+  } finally {
+    upstream.close();
+    await server.shutdown();
+  }
+});
+
+Deno.test("serveH1(): a Host that does not make a valid URL is refused with 400", async () => {
+  await withServer(async (server) => {
+    for (const host of ["1.2.3.999", "a%zz", "a:99999"]) {
+      const answer = await rawRequest(
+        server.addr.port,
+        `GET /x HTTP/1.1\r\nHost: ${host}\r\n\r\n`,
+        500,
+      );
+      assert.match(answer, /^HTTP\/1\.1 400 .*Host header is invalid/s, host);
+    }
+  });
+});

@@ -806,74 +806,59 @@ const session: Scenario = {
   },
 };
 
+/**
+ * Sends 1 GiB through nginx, then through each target (a fresh proxy each): MB/s, and the
+ * proxy's memory before and at its peak. The receiving side's byte count must be exact.
+ */
+async function gibThrough(
+  ctx: Context,
+  scenario: string,
+  send: (base: string) => Promise<{ bytes: number; seconds: number }>,
+  upstreams?: ProxyUpstreams,
+): Promise<Row[]> {
+  const baseline = await send(ctx.nginx.baselineUrl);
+  const rows: Row[] = [{
+    scenario,
+    target: "nginx",
+    mbPerSec: baseline.bytes / baseline.seconds / 1e6,
+  }];
+  for (const kind of ctx.options.targets) {
+    rows.push(
+      await orFailure(scenario, kind, () =>
+        withProxy(kind, ctx, async (proxy) => {
+          const idle = await memory(proxy.pid);
+          const { bytes, seconds } = await send(proxy.url);
+          if (bytes !== 1024 * 1024 * 1024) throw new Error(`${kind}: ${bytes} bytes arrived`);
+          const after = await memory(proxy.pid);
+          return {
+            scenario,
+            target: kind,
+            mbPerSec: bytes / seconds / 1e6,
+            peakRssMiB: after.peakMiB,
+            idleRssMiB: idle.rssMiB,
+          };
+        }, upstreams)),
+    );
+  }
+  return rows;
+}
+
 const bigUpload: Scenario = {
   id: "upload",
   title: "1 GiB upload through the proxy (curl -T) to a sink that counts it",
   async run(ctx) {
-    const rows: Row[] = [];
     const file = bigFile(ctx.dir);
     await upload(ctx.helper.url + "/upload", file); // warm-up: the sink's JIT (3x slower cold)
-    const baseline = await upload(ctx.nginx.baselineUrl + "/upload", file);
-    rows.push({
-      scenario: "upload",
-      target: "nginx",
-      mbPerSec: baseline.bytes / baseline.seconds / 1e6,
+    return await gibThrough(ctx, "upload", (base) => upload(base + "/upload", file), {
+      app: ctx.helper.url,
     });
-    for (const kind of ctx.options.targets) {
-      rows.push(
-        await orFailure("upload", kind, () =>
-          withProxy(kind, ctx, async (proxy) => {
-            const idle = await memory(proxy.pid);
-            const { bytes, seconds } = await upload(proxy.url + "/upload", file);
-            if (bytes !== 1024 * 1024 * 1024) {
-              throw new Error(`${kind}: the sink read ${bytes} bytes`);
-            }
-            const after = await memory(proxy.pid);
-            return {
-              scenario: "upload",
-              target: kind,
-              mbPerSec: bytes / seconds / 1e6,
-              peakRssMiB: after.peakMiB,
-              idleRssMiB: idle.rssMiB,
-            };
-          }, { app: ctx.helper.url })),
-      );
-    }
-    return rows;
   },
 };
 
 const bigDownload: Scenario = {
   id: "download",
   title: "1 GiB download through the proxy (curl)",
-  async run(ctx) {
-    const rows: Row[] = [];
-    const direct = await download(ctx.nginx.baselineUrl + "/big");
-    rows.push({
-      scenario: "download",
-      target: "nginx",
-      mbPerSec: direct.bytes / direct.seconds / 1e6,
-    });
-    for (const kind of ctx.options.targets) {
-      rows.push(
-        await orFailure("download", kind, () =>
-          withProxy(kind, ctx, async (proxy) => {
-            const idle = await memory(proxy.pid);
-            const { bytes, seconds } = await download(proxy.url + "/big");
-            if (bytes !== 1024 * 1024 * 1024) throw new Error(`${kind}: got ${bytes} bytes`);
-            const after = await memory(proxy.pid);
-            return {
-              scenario: "download",
-              target: kind,
-              mbPerSec: bytes / seconds / 1e6,
-              peakRssMiB: after.peakMiB,
-              idleRssMiB: idle.rssMiB,
-            };
-          })),
-      );
-    }
-    return rows;
-  },
+  run: (ctx) => gibThrough(ctx, "download", (base) => download(base + "/big")),
 };
 
 function percentile(values: number[], p: number): number {

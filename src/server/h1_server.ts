@@ -403,6 +403,16 @@ class Connection {
       this.end -= this.start;
       this.start = 0;
     }
+    if (this.end === this.buf.length) {
+      // Full of one unfinished chunk-size or trailer line. Never read into no room: a
+      // zero-length read resolves at once, and the loop around it would spin forever.
+      if (this.buf.length >= MAX_BODY_BUFFER_BYTES) {
+        throw new FramingError("a chunk-size or trailer line longer than 64 KiB");
+      }
+      const bigger = new Uint8Array(this.buf.length * 2);
+      bigger.set(this.buf.subarray(0, this.end));
+      this.buf = bigger;
+    }
     const room = Math.min(this.buf.length - this.end, BODY_READ_BYTES);
     const n = await this.conn.read(this.buf.subarray(this.end, this.end + room));
     this.#bodyFull = n === room;

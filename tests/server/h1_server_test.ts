@@ -400,3 +400,31 @@ Deno.test("serveH1(): a Host that does not make a valid URL is refused with 400"
     }
   });
 });
+
+Deno.test("serveH1(): an endless trailer line neither spins nor blocks other clients", async () => {
+  await withServer(async (server) => {
+    const port = server.addr.port;
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    // 9000 bytes of one trailer line, never ended: more than the first body buffer holds.
+    await conn.write(
+      enc.encode(
+        "POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nX-T: " +
+          "a".repeat(9000),
+      ),
+    );
+    // Timers and other clients still get their turn (a zero-length read loop starved both).
+    const ticked = await new Promise<number>((resolve) => {
+      let ticks = 0;
+      const every = setInterval(() => ticks++, 10);
+      setTimeout(() => {
+        clearInterval(every);
+        resolve(ticks);
+      }, 500);
+    });
+    assert.ok(ticked > 10, `timer ticks: ${ticked}`);
+    const res = await fetch(`http://127.0.0.1:${port}/other`);
+    assert.equal(res.status, 200);
+    await res.body?.cancel();
+    conn.close();
+  });
+});

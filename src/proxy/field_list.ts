@@ -128,8 +128,11 @@ function checkName(name: string): string {
   return name.toLowerCase();
 }
 
+/** Leading and trailing HTTP whitespace (what `Headers` strips; `trim()` strips more). */
+const OUTER_WHITESPACE = /^[ \t\r\n]+|[ \t\r\n]+$/g;
+
 function checkValue(value: string): string {
-  const trimmed = value.trim();
+  const trimmed = value.replace(OUTER_WHITESPACE, "");
   if (FORBIDDEN.test(trimmed)) {
     throw new TypeError("Invalid header value: CR, LF, NUL or a non-byte character");
   }

@@ -525,6 +525,7 @@ class Exchange implements EventListenerObject {
     });
     if (!host) head += "host: " + url.host + "\r\n";
     if (req.upgrade !== undefined) {
+      if (req.body !== null) throw this.#protocol("asks for an upgrade but has a body", "request");
       head += "connection: upgrade\r\nupgrade: " + req.upgrade + "\r\n\r\n";
       this.#head = head;
       return;

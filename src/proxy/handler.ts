@@ -216,7 +216,9 @@ export function createProxyEngine(config: Config, deps: ProxyHandlerDeps = {}): 
     }
 
     const observe = isOry ? deps.observeOry?.(req, path) : undefined;
-    const websocket = isWebSocketUpgrade(req);
+    // An upgrade carries no body (RFC 9110 §7.8): one that does is forwarded as a plain
+    // request, never as a tunnel whose first bytes would be the body.
+    const websocket = isWebSocketUpgrade(req) && req.body === null;
     if (websocket && !info?.joinsUpgrades) {
       const res = await bridgeWebSocket(req as Request, {
         url: target,

@@ -183,7 +183,10 @@ class Server {
     const now = Date.now();
     this.date = new Date(now).toUTCString();
     for (const c of this.open) {
-      if (c.deadline !== 0 && c.deadline <= now) c.timedOut();
+      if (
+        (c.deadline !== 0 && c.deadline <= now) ||
+        (c.writeDeadline !== 0 && c.writeDeadline <= now)
+      ) c.timedOut();
     }
   }
 
@@ -225,8 +228,10 @@ class Connection {
   buf = new Uint8Array(INITIAL_BUFFER_BYTES);
   start = 0;
   end = 0;
-  /** When the current wait times out (0: no deadline). */
+  /** When the current read (head or body) times out (0: none). */
   deadline = 0;
+  /** When the current response write times out (0: none); separate, as both can be under way. */
+  writeDeadline = 0;
   closed = false;
   /** Waiting for a new request with nothing of it read yet. */
   idle = true;
@@ -350,7 +355,7 @@ class Connection {
       signal: abort.signal,
     };
     // Without a body to read, keep a read pending: a client that leaves is noticed at once.
-    if (body === undefined) this.#watch();
+    if (body === undefined) this.watch();
 
     let result: ProxyResult;
     try {
@@ -421,7 +426,7 @@ class Connection {
   }
 
   /** Keeps a read pending (see {@linkcode #next}); its bytes stay for the next request. */
-  #watch(): void {
+  watch(): void {
     if (this.#pending !== undefined || this.closed) return;
     try {
       this.#makeRoom();
@@ -562,7 +567,7 @@ class Connection {
 
   async #send(data: Uint8Array, keepAlive: boolean): Promise<boolean> {
     try {
-      await this.#writeAll(data);
+      await this.#writeTimed(data);
     } catch {
       this.close();
       return false;
@@ -618,11 +623,11 @@ class Connection {
     return keepAlive;
   }
 
-  /** A body write: a client that stops reading for `idleTimeoutMs` is cut off. */
+  /** A response write: a client that stops reading for `idleTimeoutMs` is cut off. */
   async #writeTimed(data: Uint8Array): Promise<void> {
-    this.deadline = Date.now() + this.server.idleTimeoutMs;
+    this.writeDeadline = Date.now() + this.server.idleTimeoutMs;
     await this.#writeAll(data);
-    this.deadline = 0;
+    this.writeDeadline = 0;
   }
 
   /** Writes the 101 and joins the two connections until either side ends. */
@@ -688,6 +693,8 @@ class RequestBody implements UnderlyingDefaultSource<Uint8Array> {
         if (this.#ranges.length > 0) controller.enqueue(gather(this.c.buf, this.#ranges));
         if (this.done) {
           controller.close();
+          // From now on a client that leaves is noticed (the bytes above were copied out).
+          this.c.watch();
           return;
         }
         if (this.#ranges.length > 0) return;
@@ -717,7 +724,11 @@ class RequestBody implements UnderlyingDefaultSource<Uint8Array> {
       for (let i = 0; i < ranges.length; i += 2) {
         await write(this.c.buf.subarray(ranges[i], ranges[i + 1]));
       }
-      if (this.done) return;
+      if (this.done) {
+        // Only now: the pending read may reuse the buffer the views above pointed into.
+        this.c.watch();
+        return;
+      }
       try {
         await this.#fill();
       } catch (err) {
@@ -845,8 +856,10 @@ function parseRequestHead(buf: Uint8Array, start: number, end: number): Head {
     http10,
     contentLength,
     chunked,
-    close: fields.close || (http10 && !fields.keepAlive),
-    expectContinue: expect !== undefined && (chunked || contentLength > 0),
+    // RFC 9112 §6.1: after an HTTP/1.0 request with Transfer-Encoding, close.
+    close: fields.close || (http10 && (!fields.keepAlive || chunked)),
+    // RFC 9110 §10.1.1: an HTTP/1.0 client's 100-continue is ignored.
+    expectContinue: expect !== undefined && !http10 && (chunked || contentLength > 0),
   };
 }
 

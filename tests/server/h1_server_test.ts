@@ -428,3 +428,59 @@ Deno.test("serveH1(): an endless trailer line neither spins nor blocks other cli
     conn.close();
   });
 });
+
+Deno.test("serveH1(): review findings stay fixed", async (t) => {
+  await t.step("a client leaving after its request body aborts the request", async () => {
+    let aborted = false;
+    const server = serveH1({ hostname: "127.0.0.1", port: 0 }, async (req) => {
+      await new Response(req.body).arrayBuffer();
+      await new Promise<void>((resolve) => {
+        req.signal.addEventListener("abort", () => {
+          aborted = true;
+          resolve();
+        });
+      });
+      return result(502, null);
+    });
+    try {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
+      await conn.write(enc.encode("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi"));
+      await new Promise((r) => setTimeout(r, 100));
+      conn.close();
+      for (let i = 0; i < 40 && !aborted; i++) await new Promise((r) => setTimeout(r, 25));
+      assert.ok(aborted, "the signal fired");
+    } finally {
+      await server.shutdown();
+    }
+  });
+  await t.step("a client that never reads a large byte body is cut off", async () => {
+    const server = serveH1(
+      { hostname: "127.0.0.1", port: 0, idleTimeoutMs: 500 },
+      () => Promise.resolve(result(200, new Uint8Array(64 * 1024 * 1024))),
+    );
+    try {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
+      await conn.write(enc.encode("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+      for (let i = 0; i < 60 && server.connections > 0; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.equal(server.connections, 0);
+      conn.close();
+    } finally {
+      await server.shutdown();
+    }
+  });
+  await t.step("HTTP/1.0: chunked means close; 100-continue is not sent", async () => {
+    await withServer(async (server) => {
+      const answer = await rawRequest(
+        server.addr.port,
+        "POST /a HTTP/1.0\r\nConnection: keep-alive\r\nExpect: 100-continue\r\n" +
+          "Transfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\nGET /second HTTP/1.0\r\n\r\n",
+        500,
+      );
+      assert.doesNotMatch(answer, /100 Continue/);
+      assert.match(answer, /^HTTP\/1\.1 200 OK\r\n.*connection: close\r\n/s);
+      assert.doesNotMatch(answer, /second/);
+    });
+  });
+});

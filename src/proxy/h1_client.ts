@@ -47,6 +47,7 @@ import {
   checkHeadBytes,
   ChunkedDecoder,
   CR,
+  encodeHead,
   type Fields,
   findLF,
   FramingError,
@@ -56,6 +57,7 @@ import {
   parseDecimal,
   parseFields,
   SP,
+  writeAll,
 } from "./h1_syntax.ts";
 
 /** Pool and TLS settings for {@linkcode createH1Client}. */
@@ -335,11 +337,8 @@ class Connection {
     return n;
   }
 
-  async writeAll(data: Uint8Array): Promise<void> {
-    let off = 0;
-    while (off < data.byteLength) {
-      off += await this.conn.write(off === 0 ? data : data.subarray(off));
-    }
+  writeAll(data: Uint8Array): Promise<void> {
+    return writeAll(this.conn, data);
   }
 
   /** Keeps a read pending while idle: any answer (data or end) means the connection is done. */
@@ -1048,16 +1047,6 @@ async function writeChunk(c: Connection, data: Uint8Array, first: boolean): Prom
     await c.writeAll(w.subarray(0, i));
     await c.writeAll(data);
   }
-}
-
-/** Encodes a head into `wbuf` when it is ASCII and fits, else into new bytes as Latin-1. */
-function encodeHead(text: string, wbuf: Uint8Array): Uint8Array {
-  const { read, written } = encoder.encodeInto(text, wbuf);
-  if (read === text.length && written === text.length) return wbuf.subarray(0, written);
-  // Header values are ByteStrings: each char is one byte.
-  const out = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
-  return out;
 }
 
 /**

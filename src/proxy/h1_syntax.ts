@@ -111,6 +111,31 @@ export function latin1(buf: Uint8Array, start: number, end: number): string {
   return s;
 }
 
+const asciiEncoder = new TextEncoder();
+
+/**
+ * A head's text as bytes, into `into` when it fits: ASCII through the fast encoder, anything
+ * else as Latin-1 (header values are byte strings: each char is one byte, never UTF-8).
+ */
+export function encodeHead(text: string, into?: Uint8Array): Uint8Array {
+  if (into !== undefined) {
+    const { read, written } = asciiEncoder.encodeInto(text, into);
+    if (read === text.length && written === text.length) return into.subarray(0, written);
+  } else {
+    const bytes = asciiEncoder.encode(text);
+    if (bytes.byteLength === text.length) return bytes;
+  }
+  const out = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
+  return out;
+}
+
+/** Writes all of `data` to `conn` (one write may take only part). */
+export async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < data.byteLength) off += await conn.write(off === 0 ? data : data.subarray(off));
+}
+
 /**
  * Checks a head's bytes: only visible characters, spaces, tabs and CRLF/LF line ends.
  * Returns whether all bytes are ASCII; throws {@linkcode FramingError} on control bytes.

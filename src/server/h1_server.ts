@@ -44,6 +44,7 @@ import {
   checkHeadBytes,
   ChunkedDecoder,
   CR,
+  encodeHead,
   type Fields,
   findLF,
   FramingError,
@@ -53,6 +54,7 @@ import {
   LF,
   parseFields,
   TooManyFields,
+  writeAll,
 } from "../proxy/h1_syntax.ts";
 
 /** Largest request head accepted (request line and all header lines), in bytes. */
@@ -505,11 +507,8 @@ class Connection {
     await this.#writeAll(encoder.encode(head)).catch(() => {});
   }
 
-  async #writeAll(data: Uint8Array): Promise<void> {
-    let off = 0;
-    while (off < data.byteLength) {
-      off += await this.conn.write(off === 0 ? data : data.subarray(off));
-    }
+  #writeAll(data: Uint8Array): Promise<void> {
+    return writeAll(this.conn, data);
   }
 
   /** Writes a result; resolves to false when the connection cannot carry another response. */
@@ -650,7 +649,7 @@ class Connection {
           if (n === null) return;
           this.end += n;
         }
-        if (this.end > this.start) await writeAllTo(up, this.buf.slice(this.start, this.end));
+        if (this.end > this.start) await writeAll(up, this.buf.slice(this.start, this.end));
         this.start = this.end = 0;
         await relay(this.conn, up);
       })();
@@ -741,7 +740,7 @@ class RequestBody implements UnderlyingDefaultSource<Uint8Array> {
   async #continue(): Promise<void> {
     if (this.#continued) return;
     this.#continued = true;
-    await writeAllTo(this.c.conn, CONTINUE);
+    await writeAll(this.c.conn, CONTINUE);
   }
 
   async #fill(): Promise<void> {
@@ -784,13 +783,8 @@ async function relay(from: Deno.Conn, to: Deno.Conn): Promise<void> {
   for (;;) {
     const n = await from.read(buf);
     if (n === null) return;
-    await writeAllTo(to, buf.subarray(0, n));
+    await writeAll(to, buf.subarray(0, n));
   }
-}
-
-async function writeAllTo(conn: Deno.Conn, data: Uint8Array): Promise<void> {
-  let off = 0;
-  while (off < data.byteLength) off += await conn.write(data.subarray(off));
 }
 
 async function cancelBody(body: ProxyResult["body"]): Promise<void> {
@@ -884,15 +878,6 @@ function requestUrl(scheme: string, head: Head): string {
 
 /** reg-name or IPv4 or [IPv6], with an optional port. */
 const HOST = /^(?:[A-Za-z0-9\-._~!$&'()*+,;=%]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
-
-function encodeHead(text: string): Uint8Array {
-  const bytes = encoder.encode(text);
-  if (bytes.byteLength === text.length) return bytes;
-  // Header values are byte strings: each char is one byte.
-  const out = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
-  return out;
-}
 
 function isDisconnect(err: unknown): boolean {
   return err instanceof Deno.errors.ConnectionReset ||

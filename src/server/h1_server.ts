@@ -504,7 +504,8 @@ class Connection {
     const head = `HTTP/1.1 ${status} ${REASONS[status] ?? ""}\r\ncontent-type: text/plain; ` +
       `charset=utf-8\r\ncontent-length: ${text.length}\r\nconnection: close\r\n` +
       `date: ${this.server.date}\r\n\r\n${text}`;
-    await this.#writeAll(encoder.encode(head)).catch(() => {});
+    // Latin-1, as the Content-Length above counts chars (a refused header value may be quoted).
+    await this.#writeAll(encodeHead(head)).catch(() => {});
   }
 
   #writeAll(data: Uint8Array): Promise<void> {

@@ -484,3 +484,23 @@ Deno.test("serveH1(): review findings stay fixed", async (t) => {
     });
   });
 });
+
+Deno.test("serveH1(): a refusal quoting a Latin-1 header value has an exact Content-Length", async () => {
+  await withServer(async (server) => {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
+    const head = "GET / HTTP/1.1\r\nHost: x\r\nExpect: caf\xe9\r\n\r\n";
+    await conn.write(Uint8Array.from(head, (c) => c.charCodeAt(0)));
+    const chunks: number[] = [];
+    const buf = new Uint8Array(4096);
+    for (;;) {
+      const n = await conn.read(buf).catch(() => null);
+      if (n === null) break;
+      chunks.push(...buf.subarray(0, n));
+    }
+    conn.close();
+    const raw = String.fromCharCode(...chunks);
+    const [top, body] = raw.split("\r\n\r\n");
+    assert.match(top, /^HTTP\/1\.1 417 /);
+    assert.equal(Number(/content-length: (\d+)/.exec(top)?.[1]), body.length);
+  });
+});

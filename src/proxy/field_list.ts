@@ -123,18 +123,37 @@ export class FieldList implements Headers {
   }
 }
 
+/** Names already checked, lower-cased (orygate sets a few dozen distinct ones). */
+const checkedNames = new Map<string, string>();
+
 function checkName(name: string): string {
+  const known = checkedNames.get(name);
+  if (known !== undefined) return known;
   if (!NAME.test(name)) throw new TypeError(`Invalid header name: "${name}"`);
-  return name.toLowerCase();
+  const lower = name.toLowerCase();
+  if (checkedNames.size < 256) checkedNames.set(name, lower);
+  return lower;
 }
 
 /** Leading and trailing HTTP whitespace (what `Headers` strips; `trim()` strips more). */
 const OUTER_WHITESPACE = /^[ \t\r\n]+|[ \t\r\n]+$/g;
 
+/** The last value that passed {@linkcode checkValue}: one set on every request is checked once. */
+let lastChecked = "";
+
+function isWhitespace(code: number): boolean {
+  return code === 0x20 || code === 0x09 || code === 0x0d || code === 0x0a;
+}
+
 function checkValue(value: string): string {
-  const trimmed = value.replace(OUTER_WHITESPACE, "");
+  if (value === lastChecked) return value;
+  const trimmed = value.length > 0 &&
+      (isWhitespace(value.charCodeAt(0)) || isWhitespace(value.charCodeAt(value.length - 1)))
+    ? value.replace(OUTER_WHITESPACE, "")
+    : value;
   if (FORBIDDEN.test(trimmed)) {
     throw new TypeError("Invalid header value: CR, LF, NUL or a non-byte character");
   }
+  lastChecked = trimmed;
   return trimmed;
 }

@@ -38,13 +38,17 @@ import { bridgeWebSocket, isWebSocketUpgrade } from "./websocket.ts";
 
 /**
  * Decides about a request bound for the application, after its headers are built: it may
- * set `Authorization` on `headers`, or answer itself (a login redirect, a 401).
+ * set `Authorization` on `headers`, or answer itself (a login redirect, a 401). `connection`
+ * is the request's {@linkcode ClientInfo} (one object per client connection under orygate's
+ * server), for state that lives as long as the connection. Synchronous answers skip a
+ * promise on the hot path.
  */
 export type AppRequestGate = (
   req: ProxyRequest,
   headers: Headers,
   url: URL,
-) => Promise<Response | undefined>;
+  connection?: object,
+) => Response | undefined | Promise<Response | undefined>;
 
 /** Built-in routes answered by the proxy itself (e.g. the JWKS), by exact path. */
 export type BuiltinRoutes = ReadonlyMap<
@@ -211,7 +215,8 @@ export function createProxyEngine(config: Config, deps: ProxyHandlerDeps = {}): 
       }
       headers.set("accept-encoding", decodableEncodings(req.headers.get("accept-encoding")));
     } else if (deps.gate !== undefined) {
-      const answer = await deps.gate(req, headers, url);
+      let answer = deps.gate(req, headers, url, info);
+      if (answer instanceof Promise) answer = await answer;
       if (answer !== undefined) return { res: fromResponse(answer), upstream: "orygate" };
     }
 

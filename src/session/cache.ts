@@ -1,6 +1,8 @@
 /**
  * A bounded TTL cache with single-flight: concurrent lookups of one key share one load, and
- * entries never outlive their own deadline. Least recently used entries go first when full.
+ * entries never outlive their own deadline. Least recently used entries go first when full
+ * (approximately: a hit moves its entry to the back only when it is no longer among the most
+ * recently moved half, so a hot key costs one map lookup, not a delete and insert).
  *
  * @example
  * ```ts
@@ -39,7 +41,10 @@ export interface TtlCache<V> {
 /** Creates a cache. */
 export function createTtlCache<V>(options: TtlCacheOptions): TtlCache<V> {
   const now = options.now ?? Date.now;
-  const entries = new Map<string, Loaded<V>>();
+  // Map order is the order entries were last moved; `movedAt` counts moves.
+  const entries = new Map<string, { loaded: Loaded<V>; movedAt: number }>();
+  let moves = 0;
+  const recent = options.maxEntries / 2;
   // A load in flight; `dropped` is set when its key is deleted meanwhile, so it is not stored.
   const inflight = new Map<string, { promise: Promise<Loaded<V>>; dropped: boolean }>();
 
@@ -47,10 +52,16 @@ export function createTtlCache<V>(options: TtlCacheOptions): TtlCache<V> {
   const fresh = (key: string): Loaded<V> | undefined => {
     const hit = entries.get(key);
     if (hit === undefined) return undefined;
-    entries.delete(key);
-    if (hit.expiresAt <= now()) return undefined;
-    entries.set(key, hit);
-    return hit;
+    if (hit.loaded.expiresAt <= now()) {
+      entries.delete(key);
+      return undefined;
+    }
+    if (moves - hit.movedAt > recent) {
+      entries.delete(key);
+      hit.movedAt = ++moves;
+      entries.set(key, hit);
+    }
+    return hit.loaded;
   };
 
   return {
@@ -65,7 +76,8 @@ export function createTtlCache<V>(options: TtlCacheOptions): TtlCache<V> {
       try {
         const loaded = await flight.promise;
         if (!flight.dropped && loaded.expiresAt > now()) {
-          entries.set(key, loaded);
+          entries.delete(key);
+          entries.set(key, { loaded, movedAt: ++moves });
           while (entries.size > options.maxEntries) entries.delete(entries.keys().next().value!);
         }
         return loaded.value;

@@ -18,14 +18,23 @@
 import type { MintedToken, OrySession } from "../jwt/mint.ts";
 import type { ProxyRequest } from "../proxy/message.ts";
 import type { TtlCache } from "./cache.ts";
-import { type Credentials, extractCredentials } from "./credentials.ts";
+import {
+  createCredentialMemo,
+  type CredentialMemo,
+  type Credentials,
+  extractCredentials,
+} from "./credentials.ts";
 import type { Whoami, WhoamiResult } from "./whoami.ts";
 
 /** What one cached credential resolves to. */
 export interface SessionEntry {
   readonly result: WhoamiResult;
   /** The last JWT minted for it, reused while more than half its life is left. */
-  token?: MintedToken & { readonly mintedAt: number };
+  token?: MintedToken & {
+    readonly mintedAt: number;
+    /** `Bearer <token>`, built once: the same string is set on every request. */
+    readonly header: string;
+  };
 }
 
 /** Gate settings and effects. */
@@ -44,12 +53,18 @@ export interface SessionGateOptions {
   readonly onError?: (message: string) => void;
 }
 
-/** The gate function the handler calls. */
+/**
+ * The gate function the handler calls. `connection` identifies the client connection the
+ * request came on (any object that lives as long as it): its last credentials are remembered,
+ * so a keep-alive connection repeating them costs no hash. The answer is synchronous when the
+ * session is cached.
+ */
 export type SessionGate = (
   req: ProxyRequest,
   headers: Headers,
   url: URL,
-) => Promise<Response | undefined>;
+  connection?: object,
+) => Response | undefined | Promise<Response | undefined>;
 
 /** Creates the gate. */
 export function createSessionGate(options: SessionGateOptions): SessionGate {
@@ -68,29 +83,31 @@ export function createSessionGate(options: SessionGateOptions): SessionGate {
       return { value: { result }, expiresAt };
     });
 
-  return async (req, headers, url) => {
-    const protectedPath = options.isProtected(url.pathname);
-    if (!jwt && !protectedPath) return undefined;
-    if (jwt) {
-      headers.delete("authorization");
-      headers.delete("x-session-token");
-    }
-    const cred = extractCredentials(req.headers);
-    if (cred === undefined) return protectedPath ? deny(req, url, options) : undefined;
+  const memos = new WeakMap<object, CredentialMemo>();
+  const memoFor = (connection: object | undefined) => {
+    if (connection === undefined) return undefined;
+    let memo = memos.get(connection);
+    if (memo === undefined) memos.set(connection, memo = createCredentialMemo());
+    return memo;
+  };
 
-    // A fresh cached answer is used without a trip through the promise machinery.
-    const entry = options.cache.peek(cred.key) ?? await lookup(cred);
+  /** Sets the JWT for an active session, or answers for an inactive/unknown one. */
+  const decide = (
+    req: ProxyRequest,
+    headers: Headers,
+    url: URL,
+    entry: SessionEntry,
+    protectedPath: boolean,
+  ): Response | undefined | Promise<Response | undefined> => {
     const { result } = entry;
     if (result.kind === "active" && (result.expiresAt === undefined || result.expiresAt > now())) {
-      if (options.mint !== undefined) {
-        const t = now();
-        let token = entry.token;
-        if (token === undefined || (token.expiresAt - t) * 2 < token.expiresAt - token.mintedAt) {
-          token = { ...await options.mint(result.session, result.expiresAt), mintedAt: t };
-          entry.token = token;
-        }
-        headers.set("authorization", `Bearer ${token.token}`);
+      if (options.mint === undefined) return undefined;
+      const t = now();
+      const token = entry.token;
+      if (token === undefined || (token.expiresAt - t) * 2 < token.expiresAt - token.mintedAt) {
+        return mintFor(headers, entry, options.mint(result.session, result.expiresAt), t);
       }
+      headers.set("authorization", token.header);
       return undefined;
     }
     if (result.kind === "error") {
@@ -98,6 +115,35 @@ export function createSessionGate(options: SessionGateOptions): SessionGate {
       return protectedPath ? unavailable(result.retryAfter) : undefined;
     }
     return protectedPath ? deny(req, url, options) : undefined;
+  };
+
+  const mintFor = async (
+    headers: Headers,
+    entry: SessionEntry,
+    minting: Promise<MintedToken>,
+    mintedAt: number,
+  ): Promise<undefined> => {
+    const minted = await minting;
+    const token = { ...minted, mintedAt, header: `Bearer ${minted.token}` };
+    entry.token = token;
+    headers.set("authorization", token.header);
+    return undefined;
+  };
+
+  return (req, headers, url, connection) => {
+    const protectedPath = options.isProtected(url.pathname);
+    if (!jwt && !protectedPath) return undefined;
+    if (jwt) {
+      headers.delete("authorization");
+      headers.delete("x-session-token");
+    }
+    const cred = extractCredentials(req.headers, memoFor(connection));
+    if (cred === undefined) return protectedPath ? deny(req, url, options) : undefined;
+
+    // A fresh cached answer is used without a trip through the promise machinery.
+    const cached = options.cache.peek(cred.key);
+    if (cached !== undefined) return decide(req, headers, url, cached, protectedPath);
+    return lookup(cred).then((entry) => decide(req, headers, url, entry, protectedPath));
   };
 }
 

@@ -48,6 +48,21 @@ Deno.test("FieldList behaves as Headers does for what orygate uses", async (t) =
     assert.throws(() => h.append("bad name", "v"), TypeError);
     assert.deepEqual([...h], []);
   });
+  await t.step("checks hold however often a name or value was accepted before", () => {
+    // Names and the last value are remembered as checked: a bad one must still be refused.
+    const h = new FieldList();
+    h.set("authorization", "Bearer good");
+    h.set("authorization", "Bearer good");
+    assert.throws(() => h.set("authorization", "Bearer good\r\nx-evil: 1"), TypeError);
+    assert.throws(() => h.set("authorization ", "v"), TypeError);
+    h.set("x", "  padded\t");
+    assert.equal(h.get("x"), "padded");
+    h.set("y", "padded");
+    assert.equal(h.get("y"), "padded");
+    h.set("z", " padded ");
+    assert.equal(h.get("z"), "padded");
+    assert.equal(h.get("authorization"), "Bearer good");
+  });
   await t.step("usable wherever a HeadersInit is", async () => {
     const h = new FieldList();
     h.append("content-type", "text/plain");

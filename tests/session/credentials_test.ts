@@ -1,4 +1,4 @@
-import { extractCredentials } from "../../src/session/credentials.ts";
+import { createCredentialMemo, extractCredentials } from "../../src/session/credentials.ts";
 import { assertEquals } from "../_support/assert.ts";
 
 Deno.test("extractCredentials()", async (t) => {
@@ -25,5 +25,24 @@ Deno.test("extractCredentials()", async (t) => {
     const c = extractCredentials(new Headers({ authorization: "Bearer t2" }));
     assertEquals(a!.key, b!.key);
     assertEquals(a!.key === c!.key, false);
+  });
+  await t.step("a memo reuses the answer only while all three headers are unchanged", () => {
+    const memo = createCredentialMemo();
+    const alice = new Headers({ cookie: "ory_kratos_session=alice" });
+    const first = extractCredentials(alice, memo);
+    assertEquals(extractCredentials(new Headers(alice), memo) === first, true); // reused
+    for (
+      const changed of <Record<string, string>[]> [
+        { cookie: "ory_kratos_session=bob" },
+        { cookie: "ory_kratos_session=alice", "x-session-token": "t" },
+        { cookie: "ory_kratos_session=alice", authorization: "Bearer t" },
+      ]
+    ) {
+      const cred = extractCredentials(new Headers(changed), memo);
+      assertEquals(cred?.key === first?.key, false, JSON.stringify(changed));
+      assertEquals(cred, extractCredentials(new Headers(changed))); // same as without a memo
+    }
+    assertEquals(extractCredentials(new Headers(), memo), undefined);
+    assertEquals(extractCredentials(alice, memo)?.key, first?.key);
   });
 });

@@ -5,6 +5,7 @@ import { createMinter } from "../../src/jwt/mint.ts";
 import { createTtlCache } from "../../src/session/cache.ts";
 import { createSessionGate, type SessionEntry } from "../../src/session/gate.ts";
 import { compileProtection } from "../../src/session/protect.ts";
+import type { Credentials } from "../../src/session/credentials.ts";
 import type { WhoamiResult } from "../../src/session/whoami.ts";
 import { assertEquals } from "../_support/assert.ts";
 
@@ -12,7 +13,7 @@ const publishUrl = new URL("http://localhost:4000");
 const HOUR = 3600_000;
 
 async function setup(
-  answer: () => WhoamiResult,
+  answer: (cred: Credentials) => WhoamiResult,
   options: { protect?: string[]; jwt?: boolean } = {},
 ) {
   let now = Date.parse("2030-01-01T00:00:00Z");
@@ -20,7 +21,7 @@ async function setup(
   const calls: string[] = [];
   const key = await generateSigningKey();
   const gate = createSessionGate({
-    whoami: (c) => (calls.push(c.key), Promise.resolve(answer())),
+    whoami: (c) => (calls.push(c.key), Promise.resolve(answer(c))),
     cache: createTtlCache<SessionEntry>({ maxEntries: 100, now: clock }),
     cacheTtlMs: 10_000,
     mint: options.jwt === false
@@ -34,13 +35,17 @@ async function setup(
   const jwks = createLocalJWKSet(
     await (createJwksRoute({ keys: [key] })(new Request("http://x/"))).json(),
   );
-  const run = async (path: string, headers: Record<string, string> = {}) => {
+  const run = async (
+    path: string,
+    headers: Record<string, string> = {},
+    connection?: object,
+  ) => {
     const req = new Request(`http://localhost:4000${path}`, { headers });
     const out = new Headers(headers);
-    const res = await gate(req, out, new URL(req.url));
+    const res = await gate(req, out, new URL(req.url), connection);
     return { res, out };
   };
-  return { run, calls, jwks, advance: (ms: number) => (now += ms), clock };
+  return { run, gate, calls, jwks, advance: (ms: number) => (now += ms), clock };
 }
 
 const session = (expiresInMs = HOUR): WhoamiResult => ({
@@ -91,6 +96,39 @@ Deno.test("session gate", async (t) => {
     s.advance(10_001);
     await s.run("/", { cookie: "ory_kratos_session=abc" });
     assertEquals(s.calls.length, 3);
+  });
+  await t.step("one connection changing its cookie never keeps the earlier session", async () => {
+    // The gate remembers a connection's last credentials; a new cookie must be looked up anew.
+    const s = await setup((c) =>
+      c.cookie === "ory_kratos_session=alice"
+        ? session()
+        : { kind: "active", session: { id: "s2", active: true, identity: { id: "id-2" } } }
+    );
+    const connection = {};
+    const sub = async (cookie: string) => {
+      const { out } = await s.run("/", { cookie }, connection);
+      const token = out.get("authorization")!.slice("Bearer ".length);
+      return (await jwtVerify(token, s.jwks, { currentDate: new Date(s.clock()) })).payload.sub;
+    };
+    assertEquals(await sub("ory_kratos_session=alice"), "id-1");
+    assertEquals(await sub("ory_kratos_session=alice"), "id-1");
+    assertEquals(await sub("ory_kratos_session=bob"), "id-2");
+    assertEquals(await sub("ory_kratos_session=alice"), "id-1");
+    const anonymous = await s.run("/", {}, connection);
+    assertEquals(anonymous.out.has("authorization"), false);
+    assertEquals(s.calls.length, 2); // alice once, bob once: the cache still works
+  });
+  await t.step("a cached session is answered without a promise (the hot path)", async () => {
+    const s = await setup(() => session());
+    await s.run("/", { cookie: "ory_kratos_session=abc" }); // looks it up and mints
+    const gate = s.gate;
+    const headers = new Headers();
+    const req = new Request("http://localhost:4000/", {
+      headers: { cookie: "ory_kratos_session=abc" },
+    });
+    const answer = gate(req, headers, new URL(req.url), {});
+    assertEquals(answer instanceof Promise, false);
+    assertEquals(headers.get("authorization")?.startsWith("Bearer "), true);
   });
   await t.step("the JWT is reused while fresh and re-minted past half its life", async () => {
     const s = await setup(() => session());

@@ -29,6 +29,10 @@
  * Each proxy runs in a fresh process per scenario. Results print as a table and go to
  * `bench-results/<timestamp>.json`.
  *
+ * (a) and (b) compare loads in `--pairs` (6) pairs of short wrk runs (a quarter of `--duration`
+ * each, at least 2 s) in alternating order, and report the median of the pairs' ratios: on this
+ * shared machine whole runs a minute apart differ by ±25 %, adjacent short runs far less.
+ *
  * Flags: `--duration 10s` (wrk, and the SSE hold), `--rounds 1` (median over rounds),
  * `--targets cli,ory`, `--scenarios a,b,upload,download,sse`, `--streams 1000`,
  * `--ory-bin <path>` (or `ORY_PROXY_BIN`): also measure the Go `ory proxy` (target `ory`).
@@ -45,6 +49,8 @@
 interface Options {
   readonly duration: string;
   readonly rounds: number;
+  /** Alternating pairs of wrk runs per comparison in (a) and (b). */
+  readonly pairs: number;
   readonly targets: readonly ProxyKind[];
   readonly scenarios: readonly string[];
   /** Concurrent streams in the SSE scenario. */
@@ -80,13 +86,17 @@ function parseOptions(args: readonly string[]): Options {
   }
   const rounds = Number(get("rounds") ?? "1");
   if (!(rounds >= 1)) throw new Error(`Cannot parse --rounds: "${get("rounds")}" is not >= 1`);
+  const pairs = Number(get("pairs") ?? "6");
+  if (!(Number.isInteger(pairs) && pairs >= 1)) {
+    throw new Error(`Cannot parse --pairs: "${get("pairs")}" is not a count`);
+  }
   const streams = Number(get("streams") ?? "1000");
   if (!(Number.isInteger(streams) && streams >= 1)) {
     throw new Error(`Cannot parse --streams: "${get("streams")}" is not a count`);
   }
   const duration = get("duration") ?? "10s";
   seconds(duration); // fails now rather than after the first scenarios
-  return { duration, rounds, targets, scenarios, streams, oryBin };
+  return { duration, rounds, pairs, targets, scenarios, streams, oryBin };
 }
 
 /** wrk's duration syntax (`10`, `10s`, `2m`, `1h`) in seconds; the SSE hold uses it too. */
@@ -644,10 +654,13 @@ interface Row {
   readonly p99Ms?: number;
   /** Failed requests; for `sse`, streams not held to the end. */
   readonly errors?: number;
-  /** Requests per second relative to nginx in the same round. */
+  /** Requests per second relative to nginx: the median over alternating pairs of runs. */
   readonly ratio?: number;
+  /** Each pair's ratio to nginx (JSON only: the spread behind `ratio`). */
+  readonly pairRatios?: number[];
   /** (b): session over anonymous requests, alternating runs on the same process. */
   readonly anonRatio?: number;
+  readonly anonPairRatios?: number[];
   /** (b): Ory session checks over the proxy's whole life (the check, warm-up and load). */
   readonly whoamiCalls?: number;
   /** The proxy's CPU time per request, in microseconds. */
@@ -713,51 +726,109 @@ async function withProxy<T>(
   }
 }
 
-/**
- * Session over anonymous throughput on one warm process: four alternating pairs of short wrk
- * runs, summed. Across processes and minutes this machine varies by ±25 %, more than the
- * difference being measured; alternating spreads the drift over both sides.
- */
-async function interleavedRatio(proxy: Proxy, duration: string, headers: string[]) {
-  const slice = `${Math.max(2, Math.round(seconds(duration) / 4))}s`;
-  let withHeaders = 0;
-  let without = 0;
-  for (let i = 0; i < 4; i++) {
-    without += (await wrk(proxy.url + "/", slice)).requests;
-    withHeaders += (await wrk(proxy.url + "/", slice, headers)).requests;
-  }
-  return withHeaders / without;
+/** One side of an alternation: what wrk loads, and whose CPU time is counted (a proxy's). */
+interface Load {
+  readonly url: string;
+  readonly headers?: string[];
+  readonly pid?: number;
 }
 
-/** Runs wrk against a proxy after a warm-up, with its CPU time per request and peak RSS. */
-async function wrkProxy(proxy: Proxy, duration: string, headers: string[] = []) {
-  await wrk(proxy.url + "/", "3s", headers); // warm-up: JIT, pools
-  const cpuBefore = await cpuMs(proxy.pid);
-  const result = await wrk(proxy.url + "/", duration, headers);
-  const cpu = await cpuMs(proxy.pid) - cpuBefore;
-  const { peakMiB } = await memory(proxy.pid);
-  return { ...result, cpuUsPerReq: (cpu * 1000) / result.requests, peakRssMiB: peakMiB };
+/** wrk runs of one load, and the CPU time its process spent in them. */
+interface Runs {
+  readonly results: WrkResult[];
+  cpuMs: number;
+}
+
+/** A load's runs in one row: median req/s and latencies, errors summed, CPU per request. */
+function summarize(runs: Runs, counted: boolean) {
+  const requests = runs.results.reduce((sum, r) => sum + r.requests, 0);
+  return {
+    rps: median(runs.results.map((r) => r.rps)),
+    p50Ms: median(runs.results.map((r) => r.p50Ms)),
+    p99Ms: median(runs.results.map((r) => r.p99Ms)),
+    errors: runs.results.reduce((sum, r) => sum + r.errors, 0),
+    cpuUsPerReq: counted ? (runs.cpuMs * 1000) / requests : undefined,
+  };
+}
+
+/**
+ * Compares two loads on this noisy machine: `--pairs` pairs of short wrk runs, in alternating
+ * order (a then b, b then a, …) so a drift in the host's speed favours neither side. The ratio
+ * is the median over the pairs of b's requests over a's. Whole runs minutes apart differ by
+ * ±25 % here, more than most differences being measured; in one pair (a few seconds) far less.
+ */
+async function alternate(a: Load, b: Load, options: Options) {
+  const slice = `${Math.max(2, Math.round(seconds(options.duration) / 4))}s`;
+  const runs = { a: { results: [], cpuMs: 0 } as Runs, b: { results: [], cpuMs: 0 } as Runs };
+  const once = async (load: Load, into: Runs) => {
+    const before = load.pid === undefined ? 0 : await cpuMs(load.pid);
+    const result = await wrk(load.url, slice, load.headers);
+    if (load.pid !== undefined) into.cpuMs += await cpuMs(load.pid) - before;
+    into.results.push(result);
+    return result.requests;
+  };
+  const ratios: number[] = [];
+  for (let i = 0; i < options.pairs; i++) {
+    if (i % 2 === 0) {
+      const ra = await once(a, runs.a);
+      ratios.push(await once(b, runs.b) / ra);
+    } else {
+      const rb = await once(b, runs.b);
+      ratios.push(rb / await once(a, runs.a));
+    }
+  }
+  return { a: runs.a, b: runs.b, ratio: median(ratios), ratios };
+}
+
+/** Loads a proxy for a few seconds before measuring: JIT, pools. */
+const warmUp = (url: string, headers?: string[]) => wrk(url, "3s", headers);
+
+/**
+ * Rows for nginx and for each target under the same load (`headers`). `measure` gets a fresh
+ * proxy and `compare`, which warms it up, alternates it with nginx and returns its part of the
+ * row; nginx's row gathers its runs against every target.
+ */
+async function versusNginx(
+  ctx: Context,
+  scenario: string,
+  headers: string[] | undefined,
+  measure: (proxy: Proxy, compare: () => Promise<Partial<Row>>) => Promise<Row>,
+  upstreams?: ProxyUpstreams,
+): Promise<Row[]> {
+  const nginx: Load = { url: ctx.nginx.baselineUrl + "/", headers };
+  await wrk(nginx.url, "2s", headers); // warm-up
+  const nginxRuns: Runs = { results: [], cpuMs: 0 };
+  const rows: Row[] = [];
+  for (const kind of ctx.options.targets) {
+    rows.push(
+      await withProxy(kind, ctx, (proxy) =>
+        measure(proxy, async () => {
+          const load: Load = { url: proxy.url + "/", headers, pid: proxy.pid };
+          await warmUp(load.url, headers);
+          const alt = await alternate(nginx, load, ctx.options);
+          nginxRuns.results.push(...alt.a.results);
+          const { peakMiB } = await memory(proxy.pid);
+          return {
+            ...summarize(alt.b, true),
+            ratio: alt.ratio,
+            pairRatios: alt.ratios,
+            peakRssMiB: peakMiB,
+          };
+        }), upstreams),
+    );
+  }
+  return [{ scenario, target: "nginx", ...summarize(nginxRuns, false), ratio: 1 }, ...rows];
 }
 
 const anonymous: Scenario = {
   id: "a",
   title: "(a) anonymous GET, tiny body, wrk -t1 -c32",
-  async run(ctx) {
-    const { duration } = ctx.options;
-    const rows: Row[] = [];
-    await wrk(ctx.nginx.baselineUrl + "/", "2s"); // warm-up
-    const nginx = await wrk(ctx.nginx.baselineUrl + "/", duration);
-    rows.push({ scenario: "a", target: "nginx", ...nginx, ratio: 1 });
-    for (const kind of ctx.options.targets) {
-      rows.push(
-        await withProxy(kind, ctx, async (proxy) => {
-          const result = await wrkProxy(proxy, duration);
-          return { scenario: "a", target: kind, ...result, ratio: result.rps / nginx.rps };
-        }),
-      );
-    }
-    return rows;
-  },
+  run: (ctx) =>
+    versusNginx(ctx, "a", undefined, async (proxy, compare) => ({
+      scenario: "a",
+      target: proxy.kind,
+      ...await compare(),
+    })),
 };
 
 const SESSION_COOKIE = `Cookie: ory_kratos_session=${SESSION_TOKEN}`;
@@ -784,40 +855,33 @@ async function checkSessionJwt(proxyUrl: string): Promise<void> {
 const session: Scenario = {
   id: "b",
   title: "(b) GET with an Ory session cookie (whoami cached, JWT minted), wrk -t1 -c32",
-  async run(ctx) {
-    const { duration } = ctx.options;
-    const rows: Row[] = [];
-    const cookie = [SESSION_COOKIE];
-    await wrk(ctx.nginx.baselineUrl + "/", "2s", cookie); // warm-up
-    const nginx = await wrk(ctx.nginx.baselineUrl + "/", duration, cookie);
-    rows.push({ scenario: "b", target: "nginx", ...nginx, ratio: 1 });
-    for (const kind of ctx.options.targets) {
-      const upstreams = { app: ctx.nginx.upstreamUrl, sdkUrl: ctx.helper.url };
-      rows.push(
-        await withProxy(kind, ctx, async (proxy) => {
-          const before = (await ctx.helper.stats()).whoami;
-          await checkSessionJwt(proxy.url);
-          const result = await wrkProxy(proxy, duration, cookie);
-          const anonRatio = await interleavedRatio(proxy, duration, cookie);
-          const whoamiCalls = (await ctx.helper.stats()).whoami - before;
-          // Cached for 10 s by default: one call, then one per 10 s. Many more means no cache.
-          const expected = 1 + Math.ceil((3 + 3 * seconds(duration)) / 10);
-          if (whoamiCalls > expected + 1) {
-            console.error(`(b) ${kind}: ${whoamiCalls} whoami calls, expected ~${expected}`);
-          }
-          return {
-            scenario: "b",
-            target: kind,
-            ...result,
-            ratio: result.rps / nginx.rps,
-            anonRatio,
-            whoamiCalls,
-          };
-        }, upstreams),
+  run: (ctx) =>
+    versusNginx(ctx, "b", [SESSION_COOKIE], async (proxy, compare) => {
+      const started = performance.now();
+      const before = (await ctx.helper.stats()).whoami;
+      await checkSessionJwt(proxy.url);
+      const measured = await compare();
+      // The same process, anonymous against session requests.
+      const vsAnon = await alternate(
+        { url: proxy.url + "/", pid: proxy.pid },
+        { url: proxy.url + "/", headers: [SESSION_COOKIE], pid: proxy.pid },
+        ctx.options,
       );
-    }
-    return rows;
-  },
+      const whoamiCalls = (await ctx.helper.stats()).whoami - before;
+      // Cached for 10 s by default: one call, then one per 10 s. Many more means no cache.
+      const expected = 1 + Math.ceil((performance.now() - started) / 10_000);
+      if (whoamiCalls > expected + 1) {
+        console.error(`(b) ${proxy.kind}: ${whoamiCalls} whoami calls, expected ~${expected}`);
+      }
+      return {
+        scenario: "b",
+        target: proxy.kind,
+        ...measured,
+        anonRatio: vsAnon.ratio,
+        anonPairRatios: vsAnon.ratios,
+        whoamiCalls,
+      };
+    }, { app: ctx.nginx.upstreamUrl, sdkUrl: ctx.helper.url }),
 };
 
 /**
@@ -1022,8 +1086,10 @@ function table(rows: readonly Row[]): string {
 function legend(rows: readonly Row[]): string {
   const ran = (id: string) => rows.some((r) => r.scenario === id);
   return [
-    ran("b") &&
-    "b: × anon = session over anonymous requests in 4 alternating pairs of wrk runs on the same process (target ≥ 0.9); " +
+    (ran("a") || ran("b")) &&
+    "a, b: × nginx and × anon = the median ratio over pairs of wrk runs in alternating order " +
+      "(the spread per pair is in the JSON); req/s, p50, p99 = medians over the runs.\n" +
+      "b: × anon = session over anonymous requests on the same process (target ≥ 0.9); " +
       "whoami = Ory session checks over the proxy's life.",
     ran("sse") &&
     "sse: p50/p99 = how late events arrived; streams = held to the end; errors = the rest; " +

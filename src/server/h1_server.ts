@@ -69,6 +69,8 @@ const BODY_READ_BYTES = 32 * 1024;
 const MAX_BODY_BUFFER_BYTES = 64 * 1024;
 /** Response bodies up to this size go out in the same write as the head. */
 const COALESCE_BYTES = 16 * 1024;
+/** A connection's buffer for response heads and small bodies written with them. */
+const WRITE_BUFFER_BYTES = 4 * 1024;
 /** How often deadlines are checked. */
 const SWEEP_MS = 250;
 
@@ -241,6 +243,10 @@ class Connection {
   #bodyFull = false;
   /** The read kept pending while a request is handled, to notice the client leaving. */
   #pending: Promise<number | null> | undefined;
+  /** The last Host header found valid on this connection (clients repeat it). */
+  #validHost: string | undefined;
+  /** Reused for small responses (see #encode); allocated with the first one. */
+  #wbuf: Uint8Array | undefined;
   /** The request in flight's abort controller. */
   #abort: AbortController | undefined;
   readonly info: ClientInfo;
@@ -344,7 +350,7 @@ class Connection {
     const body = head.chunked || head.contentLength > 0 ? new RequestBody(this, head) : undefined;
     let url: string;
     try {
-      url = requestUrl(this.scheme, head);
+      url = this.#requestUrl(head);
     } catch (err) {
       await this.#refuse(400, (err as Error).message);
       return false;
@@ -544,25 +550,70 @@ class Connection {
 
     if (noBody) {
       await cancelBody(result.body);
-      return await this.#send(encodeHead(text + "\r\n"), keepAlive);
+      return await this.#send(this.#encode(text + "\r\n"), keepAlive);
     }
     if (body === null || body instanceof Uint8Array) {
       const size = body?.byteLength ?? 0;
-      const headBytes = encodeHead(text + "content-length: " + size + "\r\n\r\n");
-      if (body === null || size === 0) return await this.#send(headBytes, keepAlive);
-      if (size <= COALESCE_BYTES) {
-        const all = new Uint8Array(headBytes.byteLength + size);
-        all.set(headBytes);
-        all.set(body, headBytes.byteLength);
-        return await this.#send(all, keepAlive);
-      }
-      if (!await this.#send(headBytes, true)) return false;
+      text += "content-length: " + size + "\r\n\r\n";
+      if (body === null || size === 0) return await this.#send(this.#encode(text), keepAlive);
+      if (size <= COALESCE_BYTES) return await this.#send(this.#encode(text, body), keepAlive);
+      if (!await this.#send(encodeHead(text), true)) return false;
       return await this.#send(body, keepAlive);
     }
     const chunked = declared < 0 && !head.http10;
     text += declared >= 0 ? "content-length: " + declared + "\r\n" : "";
     text += chunked ? "transfer-encoding: chunked\r\n\r\n" : "\r\n";
     return await this.#pump(encodeHead(text), body, chunked, declared, keepAlive);
+  }
+
+  /**
+   * The absolute URL for a head: an origin-form target on the Host, or an absolute-form
+   * target. The engine must never see a URL that does not parse. For origin-form that hangs
+   * on the Host alone — the host must be a host ("a b", "x/y", "@" are not) and parse (no IPv4
+   * octet over 255, no bad port) — as a path cannot make a URL invalid: so the Host is checked
+   * once per connection, not the whole URL per request.
+   */
+  #requestUrl(head: Head): string {
+    const target = head.target;
+    if (target.charCodeAt(0) === 0x2f /* / */) {
+      const host = head.headers.get("host") ?? "localhost";
+      if (host !== this.#validHost) {
+        if (!HOST.test(host) || !URL.canParse(this.scheme + host + "/")) {
+          throw new Error("the Host header is invalid");
+        }
+        this.#validHost = host;
+      }
+      return this.scheme + host + target;
+    }
+    if (/^https?:\/\//i.test(target)) {
+      const parsed = URL.parse(target);
+      if (parsed === null) throw new Error("the request target is invalid");
+      return parsed.href;
+    }
+    throw new Error("the request target is invalid");
+  }
+
+  /**
+   * A head (and a small body after it) as bytes in the connection's write buffer, which the
+   * next response reuses: responses on a connection are written one after another, each
+   * awaited. Falls back to new arrays when it does not fit or is not ASCII.
+   */
+  #encode(text: string, body?: Uint8Array): Uint8Array {
+    const size = text.length + (body?.byteLength ?? 0);
+    if (size <= WRITE_BUFFER_BYTES) {
+      const wbuf = this.#wbuf ??= new Uint8Array(WRITE_BUFFER_BYTES);
+      const head = encodeHead(text, wbuf);
+      if (head.buffer === wbuf.buffer) {
+        if (body !== undefined) wbuf.set(body, head.byteLength);
+        return wbuf.subarray(0, size);
+      }
+    }
+    const head = encodeHead(text);
+    if (body === undefined) return head;
+    const all = new Uint8Array(size);
+    all.set(head);
+    all.set(body, head.byteLength);
+    return all;
   }
 
   async #send(data: Uint8Array, keepAlive: boolean): Promise<boolean> {
@@ -856,25 +907,6 @@ function parseRequestHead(buf: Uint8Array, start: number, end: number): Head {
     // RFC 9110 §10.1.1: an HTTP/1.0 client's 100-continue is ignored.
     expectContinue: expect !== undefined && !http10 && (chunked || contentLength > 0),
   };
-}
-
-/** The absolute URL for a head: origin-form target on the Host, or an absolute-form target. */
-function requestUrl(scheme: string, head: Head): string {
-  const target = head.target;
-  if (target.charCodeAt(0) === 0x2f /* / */) {
-    const host = head.headers.get("host") ?? "localhost";
-    const url = scheme + host + target;
-    // Host must be a host ("a b", "x/y", "@" are not), and the whole must parse (an IPv4
-    // octet over 255, a bad percent-escape or port): the engine must never see an invalid URL.
-    if (!HOST.test(host) || !URL.canParse(url)) throw new Error("the Host header is invalid");
-    return url;
-  }
-  if (/^https?:\/\//i.test(target)) {
-    const parsed = URL.parse(target);
-    if (parsed === null) throw new Error("the request target is invalid");
-    return parsed.href;
-  }
-  throw new Error("the request target is invalid");
 }
 
 /** reg-name or IPv4 or [IPv6], with an optional port. */

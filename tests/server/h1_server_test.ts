@@ -401,6 +401,45 @@ Deno.test("serveH1(): a Host that does not make a valid URL is refused with 400"
   });
 });
 
+Deno.test("serveH1(): a Host checked once per connection; a changed one is checked again", async () => {
+  await withServer(async (server) => {
+    const answer = await rawRequest(
+      server.addr.port,
+      "GET /a HTTP/1.1\r\nHost: ok.test\r\n\r\nGET /b HTTP/1.1\r\nHost: 1.2.3.999\r\n\r\n",
+      500,
+    );
+    assert.match(
+      answer,
+      /^HTTP\/1\.1 200 .*"url":"http:\/\/ok\.test\/a".*HTTP\/1\.1 400 .*Host header is invalid/s,
+    );
+  });
+});
+
+Deno.test("serveH1(): with a valid Host, no request target makes a URL the handler cannot parse", async () => {
+  // The server checks the Host, not each URL: this holds only if no path can break a URL.
+  const targets = [
+    "//evil.test/x",
+    "/\\evil.test",
+    "/%zz%",
+    "/..%2f..%2fetc",
+    "/a/../../b",
+    "/x?q=<>\"'{}|^`",
+    "/#frag",
+    "/@user:pass@other",
+    "/:99999",
+    "/[::1]",
+    "/\xe9\xff",
+    "/?",
+    "/;a=b,c",
+  ];
+  await withServer(async (server) => {
+    const text = targets.map((t) => `GET ${t} HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n`).join("");
+    const answer = await rawRequest(server.addr.port, text, 500);
+    const statuses = [...answer.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => m[1]);
+    assert.deepEqual(statuses, targets.map(() => "200"), answer);
+  });
+});
+
 Deno.test("serveH1(): an endless trailer line neither spins nor blocks other clients", async () => {
   await withServer(async (server) => {
     const port = server.addr.port;
@@ -503,4 +542,47 @@ Deno.test("serveH1(): a refusal quoting a Latin-1 header value has an exact Cont
     assert.match(top, /^HTTP\/1\.1 417 /);
     assert.equal(Number(/content-length: (\d+)/.exec(top)?.[1]), body.length);
   });
+});
+
+Deno.test("serveH1(): small answers in turn on one connection keep their own bytes", async () => {
+  // Heads and small bodies are written from one buffer per connection: each answer must
+  // still be exactly its own, whether it fits that buffer, is Latin-1, or is larger.
+  const bodies = ["a".repeat(10), "b".repeat(5000), "c".repeat(3), "d".repeat(20_000), "e"];
+  let i = 0;
+  const server = serveH1({ hostname: "127.0.0.1", port: 0 }, () => {
+    const body = bodies[i];
+    const latin = i % 2 === 1 ? "caf\xe9" : "cafe";
+    return Promise.resolve(result(200, body, { "x-n": String(i++), "x-latin": latin }));
+  });
+  try {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
+    const one = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+    await conn.write(
+      enc.encode(
+        one.repeat(bodies.length - 1) + one.replace("\r\n\r\n", "\r\nConnection: close\r\n\r\n"),
+      ),
+    );
+    const chunks: number[] = [];
+    const buf = new Uint8Array(65536);
+    for (;;) {
+      const n = await conn.read(buf).catch(() => null);
+      if (n === null) break;
+      for (const b of buf.subarray(0, n)) chunks.push(b);
+    }
+    conn.close();
+    let raw = chunks.map((c) => String.fromCharCode(c)).join("");
+    for (const [n, body] of bodies.entries()) {
+      const end = raw.indexOf("\r\n\r\n");
+      const top = raw.slice(0, end);
+      assert.match(top, new RegExp(`^HTTP/1\\.1 200 OK\\r\\n.*x-n: ${n}\\r\\n`, "s"));
+      // Odd ones are Latin-1: one byte, not UTF-8.
+      assert.match(top, n % 2 === 1 ? /x-latin: caf\xe9\r\n/ : /x-latin: cafe\r\n/);
+      assert.equal(Number(/content-length: (\d+)/.exec(top)?.[1]), body.length);
+      assert.equal(raw.slice(end + 4, end + 4 + body.length), body);
+      raw = raw.slice(end + 4 + body.length);
+    }
+    assert.equal(raw, "");
+  } finally {
+    await server.shutdown();
+  }
 });

@@ -18,7 +18,8 @@
  * - `b`: the same with a valid Ory session cookie, orygate's default flags (whoami cached, a
  *   JWT minted and sent on as `Authorization: Bearer`). Checked once before the load: the
  *   upstream gets a Bearer JWT for the stand-in's identity. Reports whoami calls over the
- *   proxy's life (the cache at work) and req/s relative to (a) in the same round.
+ *   proxy's life (the cache at work) and req/s relative to anonymous requests on the
+ *   same process (alternating runs).
  * - `upload`: 1 GiB PUT through the proxy with curl to the sink, which answers the byte count
  *   it read (checked); MB/s and the proxy's peak RSS (VmHWM).
  * - `download`: 1 GiB through the proxy with curl, MB/s and the proxy's peak RSS.

@@ -16,6 +16,7 @@
  * ```
  */
 import type { MintedToken, OrySession } from "../jwt/mint.ts";
+import type { AppRequestGate } from "../proxy/handler.ts";
 import type { ProxyRequest } from "../proxy/message.ts";
 import type { TtlCache } from "./cache.ts";
 import {
@@ -54,17 +55,11 @@ export interface SessionGateOptions {
 }
 
 /**
- * The gate function the handler calls. `connection` identifies the client connection the
- * request came on (any object that lives as long as it): its last credentials are remembered,
- * so a keep-alive connection repeating them costs no hash. The answer is synchronous when the
- * session is cached.
+ * The gate function the handler calls (its {@linkcode AppRequestGate}). The connection it is
+ * given keys a memo of that connection's last credentials, so a keep-alive connection
+ * repeating them costs no hash; the answer is synchronous when the session is cached.
  */
-export type SessionGate = (
-  req: ProxyRequest,
-  headers: Headers,
-  url: URL,
-  connection?: object,
-) => Response | undefined | Promise<Response | undefined>;
+export type SessionGate = AppRequestGate;
 
 /** Creates the gate. */
 export function createSessionGate(options: SessionGateOptions): SessionGate {

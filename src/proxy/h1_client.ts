@@ -57,6 +57,7 @@ import {
   parseDecimal,
   parseFields,
   SP,
+  takeLength,
   writeAll,
 } from "./h1_syntax.ts";
 
@@ -1000,19 +1001,13 @@ class BodySource implements UnderlyingDefaultSource<Uint8Array> {
     const c = this.c;
     const ranges = this.#ranges;
     ranges.length = 0;
-    const avail = c.end - c.start;
     switch (this.mode) {
-      case BodyMode.Length: {
-        if (avail === 0) return;
-        const n = avail < this.#remaining ? avail : this.#remaining;
-        ranges.push(c.start, c.start + n);
-        c.start += n;
-        this.#remaining -= n;
+      case BodyMode.Length:
+        this.#remaining = takeLength(c, this.#remaining, ranges);
         if (this.#remaining === 0) this.done = true;
         return;
-      }
       case BodyMode.Close:
-        if (avail === 0) return;
+        if (c.end === c.start) return;
         ranges.push(c.start, c.end);
         c.start = c.end;
         return;

@@ -377,6 +377,24 @@ export function parseFields(text: string, pos: number, maxLines: number): Fields
   return { headers, contentLength, chunked, close, keepAlive, hosts, expect };
 }
 
+/**
+ * Takes the buffered bytes of a body with a known length: at most `remaining` of
+ * `from.buf[start..end)` become one `[start, end)` pair in `ranges`, and `from.start` moves past
+ * them. Returns how many bytes of the body are still to come.
+ */
+export function takeLength(
+  from: { start: number; readonly end: number },
+  remaining: number,
+  ranges: number[],
+): number {
+  const avail = from.end - from.start;
+  const n = avail < remaining ? avail : remaining;
+  if (n === 0) return remaining;
+  ranges.push(from.start, from.start + n);
+  from.start += n;
+  return remaining - n;
+}
+
 /** Copies the `[start, end)` ranges of `buf` into one new array. */
 export function gather(buf: Uint8Array, ranges: readonly number[]): Uint8Array<ArrayBuffer> {
   if (ranges.length === 2) return buf.slice(ranges[0], ranges[1]);

@@ -53,6 +53,7 @@ import {
   latin1,
   LF,
   parseFields,
+  takeLength,
   TooManyFields,
   writeAll,
 } from "../proxy/h1_syntax.ts";
@@ -815,12 +816,7 @@ class RequestBody implements UnderlyingDefaultSource<Uint8Array> {
     const ranges = this.#ranges;
     ranges.length = 0;
     if (this.#decoder === undefined) {
-      const avail = c.end - c.start;
-      if (avail === 0) return;
-      const n = avail < this.#remaining ? avail : this.#remaining;
-      ranges.push(c.start, c.start + n);
-      c.start += n;
-      this.#remaining -= n;
+      this.#remaining = takeLength(c, this.#remaining, ranges);
       if (this.#remaining === 0) this.done = true;
       return;
     }

@@ -40,7 +40,10 @@ export interface CredentialMemo {
   result: Credentials | undefined;
 }
 
-/** A memo that matches no request yet. */
+/**
+ * A fresh memo. It holds the answer for three empty headers (no credentials), which is what
+ * such a request would get anyway.
+ */
 export function createCredentialMemo(): CredentialMemo {
   return { cookie: "", sessionToken: "", authorization: "", result: undefined };
 }

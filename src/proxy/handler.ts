@@ -32,6 +32,7 @@ import {
   textResult,
   toResponse,
 } from "./message.ts";
+import { canonicalTarget, splitUrl } from "./request_target.ts";
 import type { UpstreamClient } from "./upstream.ts";
 import { buildUpstreamHeaders } from "./upstream_headers.ts";
 import { bridgeWebSocket, isWebSocketUpgrade } from "./websocket.ts";
@@ -116,8 +117,8 @@ export const MAX_HEADER_COUNT = 100;
 export const MAX_TARGET_BYTES = 8 * 1024;
 
 /** Returns a 431/414 answer when the request head is over the limits, else undefined. */
-function checkLimits(req: ProxyRequest, url: URL): ProxyResult | undefined {
-  if (url.pathname.length + url.search.length > MAX_TARGET_BYTES) {
+function checkLimits(req: ProxyRequest, target: string): ProxyResult | undefined {
+  if (target.length > MAX_TARGET_BYTES) {
     return textResult(414, "orygate: the request URL is too long\n");
   }
   let bytes = 0;
@@ -267,25 +268,31 @@ export function createProxyEngine(config: Config, deps: ProxyHandlerDeps = {}): 
   const engine = (async (req: ProxyRequest, info?: ClientInfo): Promise<ProxyResult> => {
     const started = logAccess ? performance.now() : 0;
     const origin = req.headers.get("origin");
-    const url = new URL(req.url);
+    // The one decision about the target (request_target.ts): what is routed, protected and
+    // forwarded below is this canonical form, never the raw target.
+    const split = splitUrl(req.url);
+    let url: URL | undefined;
     let res: ProxyResult;
     let upstream: UpstreamName | "orygate" = "orygate";
     try {
-      const tooLarge = checkLimits(req, url);
+      const decision = canonicalTarget(split.target);
+      const tooLarge = checkLimits(req, split.target);
       if (tooLarge !== undefined) {
         res = tooLarge;
-      } else if (cors.isPreflight(req)) {
-        res = fromResponse(cors.preflight(req));
+      } else if (decision.refused !== undefined) {
+        res = textResult(400, `orygate: the request target was refused: ${decision.refused}\n`);
       } else {
-        ({ res, upstream } = await forward(req, info, url));
+        url = new URL(split.origin + decision.path + decision.query);
+        if (cors.isPreflight(req)) res = fromResponse(cors.preflight(req));
+        else ({ res, upstream } = await forward(req, info, url));
       }
     } catch (err) {
-      res = errorResponse(err, req, logger);
+      res = errorResponse(err, req, url?.pathname ?? "", logger);
     }
     if (res.status !== 101) res = finish(res, origin);
     if (logAccess) {
       logger.access(
-        `${req.method} ${url.pathname} ${res.status} ${
+        `${req.method} ${url?.pathname ?? "(refused target)"} ${res.status} ${
           (performance.now() - started).toFixed(1)
         }ms ${upstream}`,
       );
@@ -305,20 +312,25 @@ function decodableEncodings(acceptEncoding: string | null): string {
   return both.length > 0 ? both.join(", ") : "identity";
 }
 
-function errorResponse(err: unknown, req: ProxyRequest, logger: Logger): ProxyResult {
+function errorResponse(
+  err: unknown,
+  req: ProxyRequest,
+  path: string,
+  logger: Logger,
+): ProxyResult {
   if (req.signal.aborted) {
     // The client went away; nobody reads this answer.
     return { status: 502, statusText: "", headers: new Headers(), body: null };
   }
   if (err instanceof UpstreamError) {
-    logger.error(`${req.method} ${new URL(req.url).pathname}: ${err.message}`);
+    logger.error(`${req.method} ${path}: ${err.message}`);
     return textResult(err.status, `orygate: ${err.message}\n`);
   }
   if (err instanceof OrygateError && err.code === "ERR_BODY_TOO_LARGE") {
-    logger.error(`${req.method} ${new URL(req.url).pathname}: Ory's response: ${err.message}`);
+    logger.error(`${req.method} ${path}: Ory's response: ${err.message}`);
     return textResult(502, `orygate: Ory's response could not be rewritten: ${err.message}\n`);
   }
   const message = err instanceof Error ? err.message : String(err);
-  logger.error(`${req.method} ${req.url}: ${message}`);
+  logger.error(`${req.method} ${path}: ${message}`);
   return textResult(502, "orygate: the upstream's response could not be handled\n");
 }

@@ -586,10 +586,11 @@ class Connection {
       }
       return this.scheme + host + target;
     }
-    if (/^https?:\/\//i.test(target)) {
-      const parsed = URL.parse(target);
-      if (parsed === null) throw new Error("the request target is invalid");
-      return parsed.href;
+    // Absolute-form: the authority is checked like a Host; the path and query go on as sent,
+    // for the engine to decide about (proxy/request_target.ts), as in origin-form.
+    const absolute = ABSOLUTE_FORM.exec(target);
+    if (absolute !== null && HOST.test(absolute[2]) && URL.canParse(absolute[1] + absolute[2])) {
+      return absolute[1].toLowerCase() + absolute[2] + (absolute[3] || "/");
     }
     throw new Error("the request target is invalid");
   }
@@ -904,6 +905,9 @@ function parseRequestHead(buf: Uint8Array, start: number, end: number): Head {
     expectContinue: expect !== undefined && !http10 && (chunked || contentLength > 0),
   };
 }
+
+/** `http(s)://` + authority + the rest (a path starting with "/", or nothing). */
+const ABSOLUTE_FORM = /^(https?:\/\/)([^/?#]+)(\/.*)?$/i;
 
 /** reg-name or IPv4 or [IPv6], with an optional port. */
 const HOST = /^(?:[A-Za-z0-9\-._~!$&'()*+,;=%]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;

@@ -44,6 +44,7 @@ export async function runEngine(config: Config, options: EngineOptions): Promise
     logger,
     tls: options.tls,
     headerTimeoutMs: config.headerTimeoutMs,
+    tunnelIdleTimeoutMs: config.websocketIdleTimeoutMs,
   });
   logger.info(readyBanner(config, VERSION));
   if (config.open) {

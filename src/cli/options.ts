@@ -70,6 +70,10 @@ export function addSharedOptions(command: Command): Command {
       "time a client has to send its request headers before it is cut off (default: 10s)",
     )
     .option(
+      "--websocket-idle-timeout <duration>",
+      "close a WebSocket that carried nothing either way for this long, 0 for never (default: 5m)",
+    )
+    .option(
       "--max-rewrite-size <size>",
       "largest Ory text body read whole for rewriting (default: 8mb)",
     );

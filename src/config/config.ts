@@ -78,6 +78,8 @@ export interface Config {
   readonly upstreamTimeoutMs: number;
   /** Time a client has to send a whole request head, in milliseconds (slowloris guard). */
   readonly headerTimeoutMs: number;
+  /** How long a WebSocket tunnel may be silent both ways before it is closed; 0: never. */
+  readonly websocketIdleTimeoutMs: number;
   /** Largest Ory text body (decoded) the proxy will read whole to rewrite, in bytes. */
   readonly maxRewriteBytes: number;
   readonly logLevel: LogLevel;

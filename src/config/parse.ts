@@ -47,6 +47,7 @@ export interface RawOptions {
   rewriteHost?: boolean;
   upstreamTimeout?: string;
   headerTimeout?: string;
+  websocketIdleTimeout?: string;
   maxRewriteSize?: string;
   /** False with `--no-https` (proxy local). */
   https?: boolean;
@@ -73,6 +74,8 @@ const DEFAULT_SESSION_CACHE_TTL_MS = 10_000;
 const DEFAULT_UPSTREAM_TIMEOUT_MS = 60_000;
 /** Time a client has to send a request head before it is cut off (slowloris). */
 const DEFAULT_HEADER_TIMEOUT_MS = 10_000;
+/** Envoy's stream idle timeout; WebSocket apps that ping do so every 30–60 s. */
+const DEFAULT_WEBSOCKET_IDLE_TIMEOUT_MS = 300_000;
 const DEFAULT_MAX_REWRITE_BYTES = 8 * 1024 * 1024;
 const HEADER_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
@@ -175,6 +178,9 @@ export function parseConfig(input: ParseInput): Config {
     headerTimeoutMs: options.headerTimeout === undefined
       ? DEFAULT_HEADER_TIMEOUT_MS
       : positive("--header-timeout", parseDuration("--header-timeout", options.headerTimeout)),
+    websocketIdleTimeoutMs: options.websocketIdleTimeout === undefined
+      ? DEFAULT_WEBSOCKET_IDLE_TIMEOUT_MS
+      : parseDuration("--websocket-idle-timeout", options.websocketIdleTimeout),
     maxRewriteBytes: options.maxRewriteSize === undefined
       ? DEFAULT_MAX_REWRITE_BYTES
       : parseSize("--max-rewrite-size", options.maxRewriteSize),

@@ -298,13 +298,15 @@ export interface Fields {
 
 /**
  * Parses the field lines of a head from `text[pos..]` up to its empty line (the head must be
- * complete). Strict: obs-fold, names that are not tokens, unknown transfer codings, Content-
- * Length with Transfer-Encoding or conflicting lengths throw {@linkcode FramingError}.
+ * complete). Strict: obs-fold, names that are not tokens, unknown transfer codings, a
+ * Transfer-Encoding that does not end in chunked (even an empty one), Content-Length with
+ * Transfer-Encoding or conflicting lengths throw {@linkcode FramingError}.
  */
 export function parseFields(text: string, pos: number, maxLines: number): Fields {
   const headers = new FieldList();
   let contentLength = -1;
   let chunked = false;
+  let transferEncoding = false;
   let close = false;
   let keepAlive = false;
   let hosts = 0;
@@ -357,6 +359,7 @@ export function parseFields(text: string, pos: number, maxLines: number): Fields
         break;
       case 17:
         if (name.toLowerCase() === "transfer-encoding") {
+          transferEncoding = true;
           for (const token of value.split(",")) {
             const t = token.trim().toLowerCase();
             if (t === "") continue;
@@ -370,6 +373,11 @@ export function parseFields(text: string, pos: number, maxLines: number): Fields
     }
     // The name is a token and checkHeadBytes() has refused control bytes in the value.
     headers.appendTrusted(name.toLowerCase(), value);
+  }
+  // RFC 9112 §6.3: a Transfer-Encoding whose final coding is not chunked (here: an empty
+  // list, or only commas) leaves the length unknown; never fall back to Content-Length.
+  if (transferEncoding && !chunked) {
+    throw new FramingError("a Transfer-Encoding without the chunked coding");
   }
   if (chunked && contentLength !== -1) {
     throw new FramingError("both Transfer-Encoding and Content-Length");

@@ -23,6 +23,7 @@ import type { LocationRewrite } from "../rewrite/location.ts";
 import { urlMapping } from "../rewrite/url_map.ts";
 import { createLogger, type Logger } from "../server/logger.ts";
 import { DECODABLE_ENCODINGS } from "./decode_body.ts";
+import { neutralisesHsts } from "./hsts.ts";
 import { modifyResponse } from "./modify_response.ts";
 import { createH1Client } from "./h1_client.ts";
 import {
@@ -180,9 +181,10 @@ export function createProxyEngine(config: Config, deps: ProxyHandlerDeps = {}): 
     onRefused: (reason) => logger.debug(reason),
   });
 
+  const hsts = neutralisesHsts(publish);
   const finish = (res: ProxyResult, origin: string | null): ProxyResult => {
     cors.apply(res.headers, origin);
-    res.headers.set("strict-transport-security", "max-age=0");
+    if (hsts) res.headers.set("strict-transport-security", "max-age=0");
     return res;
   };
 

@@ -2,8 +2,13 @@
  * Builds the headers for a request going upstream: hop-by-hop and Ory control headers
  * removed, `Host` chosen by the caller, `X-Forwarded-*` set.
  *
- * `X-Forwarded-Host` and `-Proto` describe the publish URL, not the client's `Host`, so an
- * upstream that builds absolute URLs from them can never be steered by a forged `Host`.
+ * `X-Forwarded-Host`, `-Proto` and `-Port` describe the publish URL, not the client's `Host`,
+ * so an upstream that builds absolute URLs from them can never be steered by a forged `Host`.
+ * The client's own copies of headers that frameworks read for the same facts are never
+ * forwarded: `Forwarded` (RFC 7239; Spring, Quarkus and others prefer it to `X-Forwarded-*`),
+ * `X-Forwarded-Prefix`, and `True-Client-IP` (preferred by chi's RealIP and others);
+ * `X-Real-IP` is replaced by the client's TCP address, as nginx setups set it.
+ * `X-Forwarded-For` is appended to, as nginx and Go's ReverseProxy do.
  *
  * @example
  * ```ts
@@ -51,8 +56,11 @@ export function buildUpstreamHeaders(
   const ip = options.clientIp;
   const chain = ip === undefined ? forwardedFor : forwardedFor ? `${forwardedFor}, ${ip}` : ip;
   if (chain !== undefined) headers.set("x-forwarded-for", chain);
-  headers.set("x-forwarded-host", options.publishUrl.host);
-  headers.set("x-forwarded-proto", options.publishUrl.protocol.slice(0, -1));
+  if (ip !== undefined) headers.set("x-real-ip", ip);
+  const publish = options.publishUrl;
+  headers.set("x-forwarded-host", publish.host);
+  headers.set("x-forwarded-proto", publish.protocol === "https:" ? "https" : "http");
+  headers.set("x-forwarded-port", publish.port || (publish.protocol === "https:" ? "443" : "80"));
   return headers;
 }
 
@@ -63,4 +71,9 @@ const DROPPED: ReadonlySet<string> = new Set([
   "host",
   "x-forwarded-host",
   "x-forwarded-proto",
+  "x-forwarded-port",
+  "x-forwarded-prefix",
+  "x-real-ip",
+  "forwarded",
+  "true-client-ip",
 ]);

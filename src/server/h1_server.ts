@@ -74,6 +74,15 @@ const COALESCE_BYTES = 16 * 1024;
 const WRITE_BUFFER_BYTES = 4 * 1024;
 /** How often deadlines are checked. */
 const SWEEP_MS = 250;
+/**
+ * After answering a request whose body was not read (a 401 before an upload), the connection
+ * is half-closed and the rest of the body read and dropped for up to this long (RFC 9112
+ * §9.6): closing at once with unread bytes makes the kernel send a reset, and a client still
+ * sending (Python's http.client sends the whole body before it reads) fails with a broken pipe
+ * and never reads the answer. nginx lingers up to 30 s (`lingering_time`); 5 s drains a few
+ * hundred MiB on a LAN and bounds what a client can hold.
+ */
+const LINGER_MS = 5_000;
 
 /** Where and how to serve. */
 export interface H1ServerOptions {
@@ -85,6 +94,11 @@ export interface H1ServerOptions {
   readonly headerTimeoutMs?: number;
   /** How long an idle keep-alive connection is kept (default 60 s). */
   readonly idleTimeoutMs?: number;
+  /**
+   * How long a joined (WebSocket) tunnel may carry no bytes either way before both sides are
+   * closed (default 5 minutes, as Envoy's stream idle timeout; 0: never).
+   */
+  readonly tunnelIdleTimeoutMs?: number;
   /** Called with handler failures and unexpected errors (the client got a 500 or a reset). */
   readonly onError?: (error: unknown) => void;
 }
@@ -142,6 +156,7 @@ class Server {
   readonly finished: Promise<void>;
   readonly headerTimeoutMs: number;
   readonly idleTimeoutMs: number;
+  readonly tunnelIdleTimeoutMs: number;
   closing = false;
   /** `Date` header value, refreshed by the sweep. */
   date = new Date().toUTCString();
@@ -155,6 +170,7 @@ class Server {
   ) {
     this.headerTimeoutMs = options.headerTimeoutMs ?? 10_000;
     this.idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
+    this.tunnelIdleTimeoutMs = options.tunnelIdleTimeoutMs ?? 300_000;
     this.finished = new Promise((resolve) => this.#resolveFinished = resolve);
     this.#sweeper = setInterval(() => this.#sweep(), SWEEP_MS);
   }
@@ -392,7 +408,36 @@ class Connection {
     const keepAlive = !head.close && bodyDone && !this.server.closing;
     const ok = await this.#write(head, result, keepAlive);
     this.#abort = undefined;
+    // A failed write has closed the connection already.
+    if (!bodyDone && !this.closed) await this.#linger();
     return ok && keepAlive;
+  }
+
+  /**
+   * Half-closes after an answer that left the request body unread, then reads and drops what
+   * the client still sends, within {@linkcode LINGER_MS}, so the client reads the answer
+   * instead of a reset.
+   */
+  async #linger(): Promise<void> {
+    try {
+      await this.conn.closeWrite();
+    } catch {
+      return; // gone already
+    }
+    this.deadline = Date.now() + LINGER_MS;
+    try {
+      const pending = this.#pending;
+      this.#pending = undefined;
+      if (pending !== undefined && await pending === null) return;
+      const sink = new Uint8Array(MAX_BODY_BUFFER_BYTES);
+      while (!this.closed && await this.conn.read(sink) !== null) {
+        // dropped
+      }
+    } catch {
+      // reset or closed by the sweep: done either way
+    } finally {
+      this.deadline = 0;
+    }
   }
 
   /** Reads request-body bytes into the buffer (no extra copy); null at the end of input. */
@@ -694,7 +739,11 @@ class Connection {
       // Upstream to client flows at once (the server may speak first). Client to upstream:
       // first what the client sent after its upgrade request (buffered, or a read kept
       // pending), then the rest.
-      const toClient = relay(up, this.conn);
+      // Idle tunnels end: every byte either way moves the deadline the sweep checks.
+      const idleMs = this.server.tunnelIdleTimeoutMs;
+      const active = idleMs > 0 ? () => this.deadline = Date.now() + idleMs : undefined;
+      active?.();
+      const toClient = relay(up, this.conn, active);
       const toUpstream = (async () => {
         const pending = this.#pending;
         this.#pending = undefined;
@@ -705,7 +754,7 @@ class Connection {
         }
         if (this.end > this.start) await writeAll(up, this.buf.slice(this.start, this.end));
         this.start = this.end = 0;
-        await relay(this.conn, up);
+        await relay(this.conn, up, active);
       })();
       await Promise.race([toClient, toUpstream]);
     } catch {
@@ -826,12 +875,13 @@ class RequestBody implements UnderlyingDefaultSource<Uint8Array> {
   }
 }
 
-/** Copies one direction of an upgraded connection until its end. */
-async function relay(from: Deno.Conn, to: Deno.Conn): Promise<void> {
+/** Copies one direction of an upgraded connection until its end; `active` sees each read. */
+async function relay(from: Deno.Conn, to: Deno.Conn, active?: () => void): Promise<void> {
   const buf = new Uint8Array(16 * 1024);
   for (;;) {
     const n = await from.read(buf);
     if (n === null) return;
+    active?.();
     await writeAll(to, buf.subarray(0, n));
   }
 }

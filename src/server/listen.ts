@@ -31,6 +31,8 @@ export interface ListenOptions {
   readonly tls?: { readonly cert: string; readonly key: string };
   /** Time a client has to send a request head (slowloris guard); default 10 s. */
   readonly headerTimeoutMs?: number;
+  /** How long a WebSocket tunnel may be silent both ways; default 5 minutes, 0: never. */
+  readonly tunnelIdleTimeoutMs?: number;
 }
 
 /** Starts serving `handler`; throws ConfigError when the port cannot be used. */
@@ -42,6 +44,7 @@ export function listen(handler: H1Handler, options: ListenOptions): RunningServe
       hostname: options.hostname,
       tls: options.tls,
       headerTimeoutMs: options.headerTimeoutMs,
+      tunnelIdleTimeoutMs: options.tunnelIdleTimeoutMs,
       onError: (err) => {
         options.logger.error(`request failed: ${err instanceof Error ? err.message : err}`);
       },

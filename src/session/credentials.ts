@@ -98,7 +98,12 @@ function fromRaw(
   return { cookie, sessionToken, authorization, key };
 }
 
-/** Ory's session cookies from a `Cookie` value, sorted (so their order does not matter). */
+/**
+ * Ory's session cookies from a `Cookie` value, in the order sent. Never sorted: with two
+ * cookies of one name, Ory (like most servers) takes the first, and so does the app reading
+ * the same header; sorting made the JWT name the other identity. The order is part of the
+ * cache key, so two orders share an entry only when they are the same string.
+ */
 function orySessionCookies(header: string): string | undefined {
   const found: string[] = [];
   for (const part of header.split(";")) {
@@ -106,5 +111,5 @@ function orySessionCookies(header: string): string | undefined {
     const eq = c.indexOf("=");
     if (eq > 0 && c.length > eq + 1 && isOrySessionCookie(c.slice(0, eq).trim())) found.push(c);
   }
-  return found.length > 0 ? found.sort().join("; ") : undefined;
+  return found.length > 0 ? found.join("; ") : undefined;
 }

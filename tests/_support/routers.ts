@@ -26,12 +26,20 @@ export interface Judge {
 /** The Express app: `app.use("/members")` answers `members <target>`, others `other <target>`. */
 export interface ExpressApp {
   readonly origin: string;
+  /** Every request target the app received, as received. */
+  readonly seen: string[];
   close(): Promise<void>;
 }
 
 /** Starts the Express application on a free loopback port. */
 export async function startExpressApp(): Promise<ExpressApp> {
   const app = express();
+  const seen: string[] = [];
+  // deno-lint-ignore no-explicit-any
+  app.use((req: any, _res: any, next: () => void) => {
+    seen.push(req.originalUrl);
+    next();
+  });
   // deno-lint-ignore no-explicit-any
   app.use("/members", (req: any, res: any) => res.type("text").send(`members ${req.originalUrl}`));
   // deno-lint-ignore no-explicit-any
@@ -42,6 +50,7 @@ export async function startExpressApp(): Promise<ExpressApp> {
   const { port } = server.address() as { port: number };
   return {
     origin: `http://127.0.0.1:${port}`,
+    seen,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

@@ -133,6 +133,10 @@ export function startTestApp(): TestApp {
         socket.onmessage = (e) => socket.send(e.data === "cookie?" ? `cookie:${cookie}` : e.data);
         return response;
       }
+      case "/hsts":
+        return new Response("ok", {
+          headers: { "strict-transport-security": "max-age=63072000; includeSubDomains" },
+        });
       case "/slow":
         await new Promise((r) => setTimeout(r, Number(url.searchParams.get("ms") ?? "1000")));
         return new Response("slow");

@@ -23,7 +23,21 @@ Deno.test("parseConfig() defaults", () => {
   assertEquals(c.jwt.enabled, true);
   assertEquals(c.jwt.ttlSeconds, 60);
   assertEquals(c.logLevel, "info");
+  assertEquals(c.websocketIdleTimeoutMs, 300_000);
   assertEquals(Object.isFrozen(c) && Object.isFrozen(c.cors), true);
+});
+
+Deno.test("parseConfig() --websocket-idle-timeout: a duration, 0 for never", () => {
+  assertEquals(
+    parseConfig(input({}, { websocketIdleTimeout: "90s" })).websocketIdleTimeoutMs,
+    90_000,
+  );
+  assertEquals(parseConfig(input({}, { websocketIdleTimeout: "0" })).websocketIdleTimeoutMs, 0);
+  assertThrows(
+    () => parseConfig(input({}, { websocketIdleTimeout: "forever" })),
+    ConfigError,
+    /--websocket-idle-timeout: "forever" is not a duration/,
+  );
 });
 
 Deno.test("parseConfig() reads flags and environment", async (t) => {

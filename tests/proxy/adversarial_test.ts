@@ -39,6 +39,14 @@ Deno.test(
           "obs-fold": "GET /framing HTTP/1.1\r\nHost: x\r\nX-A: a\r\n b\r\n\r\n",
           "unknown transfer coding":
             "POST /framing HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: xchunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+          "empty Transfer-Encoding with Content-Length":
+            "POST /framing HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: \r\nContent-Length: 5\r\n\r\nhello",
+          "Transfer-Encoding of commas with Content-Length":
+            "POST /framing HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: , ,\r\nContent-Length: 5\r\n\r\nhello",
+          "Transfer-Encoding of commas alone":
+            "POST /framing HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: ,\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+          "chunked not last":
+            "POST /framing HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, identity\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
           "space before colon":
             "GET /framing HTTP/1.1\r\nHost: x\r\nContent-Length : 5\r\n\r\nhello",
         };

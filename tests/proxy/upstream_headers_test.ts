@@ -15,6 +15,11 @@ Deno.test("buildUpstreamHeaders()", async (t) => {
       "x-forwarded-host": "evil.example",
       "x-forwarded-proto": "gopher",
       "x-forwarded-for": "10.0.0.1",
+      forwarded: "for=6.6.6.6;host=evil.example;proto=https",
+      "x-real-ip": "6.6.6.6",
+      "x-forwarded-port": "1",
+      "x-forwarded-prefix": "/evil",
+      "true-client-ip": "6.6.6.6",
       cookie: "a=1",
       accept: "text/html",
     },
@@ -47,8 +52,22 @@ Deno.test("buildUpstreamHeaders()", async (t) => {
       assertEquals(h.get("x-forwarded-host"), "app.example.org");
       assertEquals(h.get("x-forwarded-proto"), "https");
       assertEquals(h.get("x-forwarded-for"), "10.0.0.1, 127.0.0.1");
+      assertEquals(h.get("x-forwarded-port"), "443");
     },
   );
+  await t.step("drops the client's Forwarded, X-Forwarded-Prefix, True-Client-IP", () => {
+    for (const name of ["forwarded", "x-forwarded-prefix", "true-client-ip"]) {
+      assertEquals(h.has(name), false, name);
+    }
+  });
+  await t.step("X-Real-IP is the TCP peer, never the client's copy", () => {
+    assertEquals(h.get("x-real-ip"), "127.0.0.1");
+    const none = buildUpstreamHeaders(new Request("http://x/", { headers: { "x-real-ip": "1" } }), {
+      host: "h",
+      publishUrl,
+    });
+    assertEquals(none.has("x-real-ip"), false);
+  });
   await t.step("without a prior chain X-Forwarded-For is the client", () => {
     const plain = buildUpstreamHeaders(new Request("http://localhost:4000/"), {
       host: "h",

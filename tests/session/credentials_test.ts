@@ -6,11 +6,22 @@ Deno.test("extractCredentials()", async (t) => {
     assertEquals(extractCredentials(new Headers({ cookie: "app=1; theme=dark" })), undefined);
     assertEquals(extractCredentials(new Headers({ authorization: "Basic YTpi" })), undefined);
   });
-  await t.step("keeps only Ory's session cookies", () => {
+  await t.step("keeps only Ory's session cookies, in the order sent", () => {
     const c = extractCredentials(
       new Headers({ cookie: "app=1; ory_session_abc=s1; ory_kratos_session=s2" }),
     );
-    assertEquals(c?.cookie, "ory_kratos_session=s2; ory_session_abc=s1");
+    // Never sorted: Ory takes the first of two same-named cookies, as the app does.
+    assertEquals(c?.cookie, "ory_session_abc=s1; ory_kratos_session=s2");
+  });
+  await t.step("two orders of the same cookies are two cache keys", () => {
+    const a = extractCredentials(
+      new Headers({ cookie: "ory_kratos_session=alice; ory_kratos_session=bob" }),
+    );
+    const b = extractCredentials(
+      new Headers({ cookie: "ory_kratos_session=bob; ory_kratos_session=alice" }),
+    );
+    assertEquals(a?.cookie, "ory_kratos_session=alice; ory_kratos_session=bob");
+    assertEquals(a?.key === b?.key, false);
   });
   await t.step("the key is a hash and never contains the secret", () => {
     const c = extractCredentials(new Headers({ "x-session-token": "supersecret" }));

@@ -45,6 +45,7 @@ export async function runEngine(config: Config, options: EngineOptions): Promise
     tls: options.tls,
     headerTimeoutMs: config.headerTimeoutMs,
     tunnelIdleTimeoutMs: config.websocketIdleTimeoutMs,
+    httpsOrigin: config.publishUrl.origin,
   });
   logger.info(readyBanner(config, VERSION));
   if (config.open) {

@@ -45,6 +45,8 @@ const FIRST_READ_BYTES = 16 * 1024;
 const RELAY_BYTES = 16 * 1024;
 /** How long a relayed connection's TLS side may wait to be matched with its client. */
 const MATCH_TIMEOUT_MS = 5_000;
+/** How long a relay stays up after the server stopped writing (it may linger, reading). */
+const HALF_CLOSED_MS = 10_000;
 /** After a plain-HTTP answer, how long the rest of the request is read (see #answerPlain). */
 const DRAIN_MS = 1_000;
 const DRAIN_BYTES = 64 * 1024;
@@ -233,17 +235,24 @@ class HttpsListener implements Deno.Listener<Deno.Conn, Deno.NetAddr> {
     } else {
       this.#clients.set(port, { remote: client.remoteAddr, local: client.localAddr });
     }
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const closeBoth = () => {
+      clearTimeout(timer);
       this.#clients.delete(port);
       closeQuietly(client);
       closeQuietly(inner);
     };
-    // Client to server may half-close (the server then sees the end of its input); once the
-    // server side ends, the connection is over.
+    // Each direction's end is passed on as a half-close, as TCP carries it: the server
+    // half-closes to linger after an early answer (reading the rest of an upload so the
+    // client gets the answer instead of a reset), a client may half-close after its request.
+    // Once the server has stopped writing, the client gets a bounded time to finish.
     const up = pump(client, inner, first).then(() => inner.closeWrite()).catch(closeBoth);
-    await pump(inner, client).catch(() => {});
+    const down = pump(inner, client).then(async () => {
+      timer = setTimeout(closeBoth, HALF_CLOSED_MS);
+      await client.closeWrite();
+    }).catch(closeBoth);
+    await Promise.all([up, down]);
     closeBoth();
-    await up;
   }
 
   async #answerPlain(conn: Deno.TcpConn, first: Uint8Array): Promise<void> {

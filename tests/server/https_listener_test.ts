@@ -66,6 +66,29 @@ Deno.test("listenHttps() hands out TLS connections that carry the client's own a
   });
 });
 
+Deno.test("listenHttps() passes half-closes through: a server may answer, then read on", async () => {
+  await withListener(async (port, listener, ca) => {
+    const tcp = await Deno.connect({ hostname: "127.0.0.1", port });
+    const client = await Deno.startTls(tcp, { hostname: "localhost", caCerts: [ca] });
+    const accepted = listener.accept();
+    await client.write(enc.encode("upload part 1;"));
+    const server = await accepted;
+    const buf = new Uint8Array(64);
+    await server.read(buf);
+    // An early answer, then the server's half-close (h1_server lingers like this after a 401).
+    await server.write(enc.encode("401"));
+    await server.closeWrite();
+    assertEquals(await readAll(client), "401");
+    // The client is still sending, and the server still reads it.
+    await client.write(enc.encode("upload part 2"));
+    assertEquals(dec.decode(buf.subarray(0, (await server.read(buf))!)), "upload part 2");
+    await client.closeWrite();
+    assertEquals(await server.read(buf), null);
+    server.close();
+    client.close();
+  });
+});
+
 Deno.test("listenHttps() answers plain HTTP with a redirect to the https origin", async () => {
   await withListener(async (port) => {
     const answer = await rawRequest(port, "GET /members?x=1 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");

@@ -86,7 +86,16 @@ Deno.test(
     const home = await Deno.makeTempDir();
     const app = startTestApp();
     const env = { HOME: home, XDG_CONFIG_HOME: `${home}/.config` };
-    const args = ["proxy", "local", app.origin, "--sdk-url", "http://127.0.0.1:1", "--no-open"];
+    const args = [
+      "proxy",
+      "local",
+      app.origin,
+      "--sdk-url",
+      "http://127.0.0.1:1",
+      "--no-open",
+      "--protect-path-prefix",
+      "/members",
+    ];
     const proxy = await startCli([...args, "--dont-install-cert"], { env });
     const caFile = `${home}/.config/orygate/ca.pem`;
     try {
@@ -130,6 +139,24 @@ Deno.test(
         assertEquals(echo.headers["x-forwarded-proto"], "https");
         assertMatch(echo.headers["x-forwarded-for"], /^(127\.0\.0\.1|::1)$/);
         client.close();
+      });
+      await t.step("a denial before a large upload reaches the client over HTTPS", async () => {
+        // The client sends its whole body before it reads; the server answers 401 early and
+        // lingers, half-closed, which the relay must pass on instead of resetting.
+        const tcp = await Deno.connect({ hostname: "127.0.0.1", port: proxy.port });
+        const conn = await Deno.startTls(tcp, {
+          hostname: "localhost",
+          caCerts: [await Deno.readTextFile(caFile)],
+        });
+        const size = 32 * 1024 * 1024;
+        await conn.write(new TextEncoder().encode(
+          `POST /members/upload HTTP/1.1\r\nHost: localhost:${proxy.port}\r\n` +
+            `Accept: application/json\r\nContent-Length: ${size}\r\n\r\n`,
+        ));
+        const chunk = new Uint8Array(256 * 1024);
+        for (let sent = 0; sent < size; sent += chunk.length) await conn.write(chunk);
+        const answer = new TextDecoder().decode(await new Response(conn.readable).arrayBuffer());
+        assertMatch(answer, /^HTTP\/1\.1 401 /);
       });
     } finally {
       await proxy.stop();

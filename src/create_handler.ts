@@ -11,6 +11,7 @@
  * ```
  */
 import type { Config } from "./config/config.ts";
+import type { KeySet } from "./jwt/keys.ts";
 import { createProxyHandler, type ProxyHandler } from "./proxy/handler.ts";
 import type { UpstreamClient } from "./proxy/upstream.ts";
 import { createLogger, type Logger } from "./server/logger.ts";
@@ -23,6 +24,8 @@ export interface OrygateHandlerDeps {
   readonly fetch?: typeof fetch;
   /** Sends proxied requests upstream. */
   readonly client?: UpstreamClient;
+  /** Told which keys sign the JWTs, once they are loaded or made (for the CLI's banner). */
+  readonly onSigningKeys?: (keys: KeySet) => void;
 }
 
 /** Builds the handler; loads or creates the signing keys (`--jwks`) when JWTs are on. */
@@ -32,6 +35,7 @@ export async function createOrygateHandler(
 ): Promise<ProxyHandler> {
   const logger = deps.logger ?? createLogger(config.logLevel);
   const session = await createSessionFeatures(config, { logger, fetch: deps.fetch });
+  if (session?.keys) deps.onSigningKeys?.(session.keys);
   return createProxyHandler(config, {
     logger,
     client: deps.client,

@@ -5,7 +5,7 @@
  */
 
 import { errorMessage, renderFlow } from "./flow_view.ts";
-import { markup, page } from "./html.ts";
+import { type Html, markup, page, SITE_NAME } from "./html.ts";
 import { browserFlowUrl, createLogoutUrl, type FlowKind, getError, getFlow } from "./ory.ts";
 import { emailOf, type SessionClaims, type SessionVerifier } from "./session.ts";
 
@@ -59,7 +59,15 @@ export function createApp(options: AppOptions): (request: Request) => Promise<Re
           redirect(browserFlowUrl(oryUrl, kind, url.searchParams.get("return_to")));
         if (!flowId) return restart();
         const result = await getFlow(oryUrl, kind, flowId, ory);
-        if (result.ok) return page(FLOW_TITLES[kind], renderFlow(result.flow));
+        if (result.ok) {
+          const { flow } = result;
+          return page(
+            FLOW_TITLES[kind],
+            markup`${renderFlow(flow)}${switchFlowLink(oryUrl, kind, flow.return_to)}`,
+            {},
+            { returnTo: flow.return_to },
+          );
+        }
         // Expired or unknown flow, or no session for settings: start a new flow. Anything else
         // (such as a CSRF mismatch) is shown, not retried, so it cannot loop.
         if ([401, 404, 410].includes(result.status)) return restart();
@@ -119,10 +127,25 @@ JWT that orygate signed, verified against <code>${oryUrl}/jwks.json</code>:</p>
   };
 }
 
+/**
+ * Sign-in pages link to sign-up and back, carrying the flow's `return_to` as Ory's own account
+ * UI does: whoever was sent to sign in from /members and signs up instead still lands there.
+ */
+function switchFlowLink(oryUrl: string, kind: FlowKind, returnTo: string | undefined): Html {
+  if (kind === "settings") return markup``;
+  const other: FlowKind = kind === "login" ? "registration" : "login";
+  const href = browserFlowUrl(oryUrl, other, returnTo);
+  return kind === "login"
+    ? markup`<p data-testid="switch-flow">No account yet? <a href="${href}" data-testid="link-registration">Sign up</a></p>
+`
+    : markup`<p data-testid="switch-flow">Already have an account? <a href="${href}" data-testid="link-login">Sign in</a></p>
+`;
+}
+
 function home(claims: SessionClaims | null): Response {
   const email = emailOf(claims);
   return page(
-    "orygate example",
+    SITE_NAME,
     claims
       ? markup`<p data-testid="signed-in">Signed in as <strong data-testid="home-email">${email}</strong>.</p>`
       : markup`<p data-testid="signed-out">You are not signed in.</p>`,

@@ -85,9 +85,14 @@ function render(value: unknown): string {
   return escapeHtml(String(value));
 }
 
+/** The site's name: the home page's title, and the suffix of every other page's. */
+export const SITE_NAME = "orygate example";
+
 const STYLE = `
 body { font: 16px/1.5 system-ui, sans-serif; max-width: 40rem; margin: 2rem auto; padding: 0 1rem; }
 nav a { margin-right: 1rem; }
+pre { white-space: pre-wrap; overflow-wrap: anywhere; background: #f4f4f4; padding: .5rem; }
+code { overflow-wrap: anywhere; }
 label { display: block; margin: .75rem 0; }
 input:not([type=hidden]) { display: block; width: 100%; padding: .4rem; box-sizing: border-box; }
 .message { padding: .5rem; border-left: 4px solid #888; background: #f4f4f4; }
@@ -95,21 +100,33 @@ input:not([type=hidden]) { display: block; width: 100%; padding: .4rem; box-sizi
 form { margin: 1rem 0; }
 `;
 
+/** Options of {@link page}. */
+export interface PageOptions {
+  /** Where a sign-in or sign-up started from here should return (a flow's `return_to`). */
+  returnTo?: string;
+}
+
 /** An HTML response with the app's page layout (title, navigation) around `body`. */
-export function page(title: string, body: Html, init: ResponseInit = {}): Response {
+export function page(
+  title: string,
+  body: Html,
+  init: ResponseInit = {},
+  options: PageOptions = {},
+): Response {
+  const query = options.returnTo ? `?${new URLSearchParams({ return_to: options.returnTo })}` : "";
   const document = markup`<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${title} · orygate example</title>
+<title>${title === SITE_NAME ? SITE_NAME : `${title} · ${SITE_NAME}`}</title>
 <style>${new Html(STYLE)}</style>
 </head>
 <body>
 <nav data-testid="nav">
   <a href="/" data-testid="nav-home">Home</a>
-  <a href="/registration" data-testid="nav-registration">Sign up</a>
-  <a href="/login" data-testid="nav-login">Sign in</a>
+  <a href="/registration${query}" data-testid="nav-registration">Sign up</a>
+  <a href="/login${query}" data-testid="nav-login">Sign in</a>
   <a href="/members" data-testid="nav-members">Members</a>
   <a href="/settings" data-testid="nav-settings">Settings</a>
   <a href="/logout" data-testid="nav-logout">Sign out</a>

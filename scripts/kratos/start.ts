@@ -317,6 +317,25 @@ function fromFileUrl(url: URL): string {
   return decodeURIComponent(url.pathname);
 }
 
+/**
+ * What to run next, as README's quick start has it: the example app, then orygate protecting
+ * /members, then the page to open.
+ *
+ * @example
+ * ```ts ignore
+ * console.log(nextSteps("http://localhost:4455", "http://127.0.0.1:4433"));
+ * ```
+ */
+export function nextSteps(publishOrigin: string, kratosPublicUrl: string): string {
+  const publish = new URL(publishOrigin);
+  const port = publish.port || (publish.protocol === "https:" ? "443" : "80");
+  return `Next, in two more terminals:
+  PORT=3000 ORY_URL=${publish.origin}/.ory deno run -A examples/app/main.ts
+  deno run -A src/main.ts proxy http://127.0.0.1:3000 ${publish.origin} --port ${port} \\
+    --sdk-url ${kratosPublicUrl} --protect-path-prefix /members
+Then open ${publish.origin}/members: sign in or sign up, and you land back there.`;
+}
+
 async function main() {
   const values: Record<string, string> = {
     "publish-url": "http://localhost:4455",
@@ -357,18 +376,14 @@ async function main() {
     adminPort: port("admin-port", values["admin-port"]),
     logLevel: values["log-level"],
   });
-  const publish = new URL(publishUrl);
-  const proxyPort = publish.port || (publish.protocol === "https:" ? "443" : "80");
+  const publish = new URL(publishUrl).origin;
   console.log(`Ory Kratos is ready (fresh SQLite database; accounts vanish on exit).
-  public API:  ${kratos.publicUrl}   (browsers use ${publish.origin}/.ory through orygate)
+  public API:  ${kratos.publicUrl}   (browsers use ${publish}/.ory through orygate)
   admin API:   ${kratos.adminUrl}
   log file:    ${kratos.logFile}
 
-Next, in two more terminals:
-  PORT=3000 ORY_URL=${publish.origin}/.ory deno run -A examples/app/main.ts
-  deno run -A src/main.ts proxy http://127.0.0.1:3000 ${publish.origin} --port ${proxyPort} \\
-    --sdk-url ${kratos.publicUrl}
-Then open ${publish.origin}/ . Press Ctrl-C to stop Kratos.`);
+${nextSteps(publish, kratos.publicUrl)}
+Press Ctrl-C to stop Kratos.`);
 
   const { promise, resolve } = Promise.withResolvers<void>();
   for (const signal of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(signal, resolve);

@@ -1,16 +1,39 @@
 /**
- * The ready banner: where to open the app, where Ory is, and (for the tunnel) how to point
- * an Ory SDK at it.
+ * The ready banner: where to open the app, where Ory is, which keys sign the JWTs, which
+ * certificate authority `proxy local` serves with, and (for the tunnel) how to point an Ory SDK
+ * at it.
  *
  * @example
  * ```ts ignore
- * console.error(readyBanner(config, "0.1.0"));
+ * console.error(readyBanner(config, "0.1.0", { keys: { kid: "abc", count: 1 } }));
  * ```
  */
 import type { Config } from "../config/config.ts";
 
+/** What the banner says besides the config. */
+export interface BannerDetails {
+  /** The keys that sign the JWTs (proxy with JWTs on). */
+  readonly keys?: {
+    /** `kid` of the key that signs. */
+    readonly kid: string;
+    /** Keys published (the first signs). */
+    readonly count: number;
+    /** The `--jwks` file and whether this start created it; absent: a key made for this run. */
+    readonly file?: { readonly path: string; readonly created: boolean };
+  };
+  /** What `proxy local` serves HTTPS with. */
+  readonly tls?: {
+    /** The local CA's certificate file. */
+    readonly caFile?: string;
+    /** Its SHA-256 fingerprint. */
+    readonly caFingerprint?: string;
+    /** The `--tls-cert` file, when one was given instead. */
+    readonly certFile?: string;
+  };
+}
+
 /** Returns the multi-line banner printed once the proxy listens. */
-export function readyBanner(config: Config, version: string): string {
+export function readyBanner(config: Config, version: string, details: BannerDetails = {}): string {
   const publish = config.publishUrl.origin;
   const lines: string[] = [];
   if (config.mode === "tunnel") {
@@ -33,8 +56,25 @@ export function readyBanner(config: Config, version: string): string {
     );
     if (config.jwt.enabled) {
       lines.push(`  JWT public keys:  ${publish}${config.oryPrefix}/jwks.json`);
+      const keys = details.keys;
+      if (keys) lines.push(`  JWT signing key:  ${describeKeys(keys)}`);
     }
     if (config.protect.length > 0) lines.push(`  protected paths:  ${config.protect.join(", ")}`);
+    const tls = details.tls;
+    if (tls?.certFile) lines.push(`  certificate:      ${tls.certFile} (--tls-cert)`);
+    if (tls?.caFile) lines.push(`  local CA:         ${tls.caFile}`);
+    if (tls?.caFingerprint) lines.push(`  CA fingerprint:   SHA-256 ${tls.caFingerprint}`);
+    if (config.tls) {
+      const plain = publish.replace(/^https:/, "http:");
+      lines.push(`  plain http:       ${plain} is redirected to ${publish}`);
+    }
   }
   return lines.join("\n") + "\n";
+}
+
+function describeKeys(keys: NonNullable<BannerDetails["keys"]>): string {
+  const more = keys.count > 1 ? ` (${keys.count} keys published)` : "";
+  if (!keys.file) return `kid ${keys.kid}, new for this run (--jwks <file> keeps it)`;
+  const how = keys.file.created ? "created in" : "loaded from";
+  return `kid ${keys.kid}, ${how} ${keys.file.path}${more}`;
 }

@@ -14,15 +14,18 @@ import { openBrowser } from "../runtime/open_browser.ts";
 import { listen } from "../server/listen.ts";
 import type { Logger } from "../server/logger.ts";
 import { VERSION } from "../version.ts";
-import { readyBanner } from "./banner.ts";
+import { type BannerDetails, readyBanner } from "./banner.ts";
+import { checkOryAnswers } from "./ory_check.ts";
 
 /** What {@linkcode runEngine} needs besides the config. */
 export interface EngineOptions {
   readonly logger: Logger;
   /** Resolves when the engine should stop (a signal). */
   readonly stop: Promise<void>;
-  /** TLS material for HTTPS (proxy local). */
-  readonly tls?: { readonly cert: string; readonly key: string };
+  /** TLS material for HTTPS (proxy local), and where it came from (for the banner). */
+  readonly tls?: { readonly cert: string; readonly key: string } & BannerDetails["tls"];
+  /** Used for the start-up check that Ory answers. */
+  readonly fetch?: typeof fetch;
 }
 
 /** Serves until `stop` resolves. Throws ConfigError for start-up mistakes. */
@@ -37,7 +40,13 @@ export async function runEngine(config: Config, options: EngineOptions): Promise
   };
   globalThis.addEventListener("error", onUncaught);
   globalThis.addEventListener("unhandledrejection", onUncaught);
-  const handler = await createOrygateHandler(config, { logger });
+  let keys: BannerDetails["keys"];
+  const handler = await createOrygateHandler(config, {
+    logger,
+    onSigningKeys: (set) => {
+      keys = { kid: set.keys[0].kid, count: set.keys.length, file: set.file };
+    },
+  });
   const server = listen(handler.engine, {
     port: config.port,
     hostname: config.hostname,
@@ -45,14 +54,34 @@ export async function runEngine(config: Config, options: EngineOptions): Promise
     tls: options.tls,
     headerTimeoutMs: config.headerTimeoutMs,
     tunnelIdleTimeoutMs: config.websocketIdleTimeoutMs,
+    httpsOrigin: config.publishUrl.origin,
   });
-  logger.info(readyBanner(config, VERSION));
+  const { tls } = options;
+  logger.info(readyBanner(config, VERSION, {
+    keys,
+    tls: tls && { caFile: tls.caFile, caFingerprint: tls.caFingerprint, certFile: tls.certFile },
+  }));
+  // Once, in the background: a wrong --sdk-url or a stopped Ory is named now, not by the
+  // first request. Only a warning: Ory may well come up after the proxy.
+  const stopCheck = new AbortController();
+  const oryCheck = checkOryAnswers(config.oryUrl, {
+    fetch: options.fetch,
+    signal: stopCheck.signal,
+  }).then((problem) => {
+    if (problem === undefined) return;
+    logger.info(
+      `warning: Ory at ${config.oryUrl.origin} does not answer: ${problem}. ` +
+        "Its APIs and session checks fail until it does.",
+    );
+  });
   if (config.open) {
     void openBrowser(config.publishUrl.href).then((ok) => {
       if (!ok) logger.info(`Could not open a browser: open ${config.publishUrl.href} yourself`);
     });
   }
   await Promise.race([options.stop, server.finished]);
+  stopCheck.abort();
+  await oryCheck;
   logger.info("orygate: shutting down");
   await server.shutdown();
   handler.close();

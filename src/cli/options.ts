@@ -19,8 +19,8 @@ export function collect(value: string, previous: string[] | undefined): string[]
 /** Adds the flags every engine command accepts. */
 export function addSharedOptions(command: Command): Command {
   return command
-    .option("--port <port>", "port to listen on (env: PORT)", undefined)
-    .option("--host <address>", "interface to listen on", undefined)
+    .option("--port <port>", "port to listen on (default: 4000; env: PORT)")
+    .option("--host <address>", "interface to listen on (default: 0.0.0.0, all of them)")
     .option(
       "--sdk-url <url>",
       "Ory's API URL, e.g. https://<slug>.projects.oryapis.com (env: ORY_SDK_URL)",
@@ -42,7 +42,10 @@ export function addSharedOptions(command: Command): Command {
       "--api-key <key>",
       "Ory project API key, sent to Ory only (env: ORY_PROJECT_API_KEY, ORY_API_KEY)",
     )
-    .option("--cookie-domain <domain>", "domain for Ory's cookies (default: the publish host)")
+    .option(
+      "--cookie-domain <domain>",
+      "Domain attribute of Ory's cookies (default: none, host-only cookies on the publish host)",
+    )
     .option(
       "--allowed-cors-origins <origins>",
       "extra allowed CORS origins, repeatable or comma-separated, * wildcards allowed",
@@ -55,7 +58,7 @@ export function addSharedOptions(command: Command): Command {
     )
     .option(
       "--default-redirect-url <url>",
-      "where Ory's default redirects go (absolute or relative to the publish URL)",
+      "where Ory's default redirects go, absolute or relative to the publish URL (default: the publish URL; tunnel: the application URL)",
     )
     .option("--dev", "lax local-development settings: reflect any CORS origin")
     .option("--debug", "print more detail, e.g. refused CORS requests")
@@ -86,7 +89,7 @@ export function addJwtOptions(command: Command): Command {
     .option("--jwt-ttl <duration>", "lifetime of a minted JWT (default: 1m)")
     .option(
       "--jwks <file>",
-      "JWK Set file with the signing key(s); created if missing, so restarts keep the key",
+      "JWK Set file with the signing key(s); created if missing, so restarts keep the key (default: a new key each start)",
     )
     .option(
       "--session-cache-ttl <duration>",

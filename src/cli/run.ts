@@ -8,13 +8,15 @@
  * Deno.exit(await runCli(["proxy", "http://localhost:3000", "--sdk-url", "http://127.0.0.1:4433"]));
  * ```
  */
-import { Command, CommanderError } from "commander";
+import { Command, CommanderError, Option } from "commander";
 import { parseConfig, type ParseInput, type RawOptions } from "../config/parse.ts";
 import { ConfigError } from "../errors.ts";
 import { createLogger } from "../server/logger.ts";
 import { VERSION } from "../version.ts";
 import { runEngine } from "./engine.ts";
+import { oryUrlConflict } from "./notices.ts";
 import { addJwtOptions, addSharedOptions } from "./options.ts";
+import { suggestFlags } from "./suggest.ts";
 import { prepareLocalTls } from "../tls/local_tls.ts";
 
 /** Process effects, injectable for tests. */
@@ -51,6 +53,21 @@ Examples:
   $ orygate proxy local http://localhost:3000 --project <slug> --tls-cert cert.pem --tls-key key.pem
 `;
 
+/** commander's `Command`, whose unknown-flag error also suggests flags typed short. */
+class OrygateCommand extends Command {
+  override createCommand(name?: string): Command {
+    return new OrygateCommand(name);
+  }
+
+  /** Called by commander for a flag that no option matches (absent from its typings). */
+  unknownOption(flag: string): never {
+    const flags = this.createHelp().visibleOptions(this).flatMap((o) => o.long ? [o.long] : []);
+    const similar = suggestFlags(flag, flags);
+    const hint = similar.length > 0 ? ` (did you mean ${similar.join(" or ")}?)` : "";
+    this.error(`error: unknown option '${flag}'${hint}`, { code: "commander.unknownOption" });
+  }
+}
+
 /** Runs the CLI and returns the process exit code. */
 export async function runCli(argv: readonly string[], deps: CliDeps = {}): Promise<number> {
   const env = deps.env ?? Deno.env.toObject();
@@ -60,12 +77,18 @@ export async function runCli(argv: readonly string[], deps: CliDeps = {}): Promi
     ((t: string) => void Deno.stderr.writeSync(new TextEncoder().encode(t)));
   const stop = deps.stop ?? waitForSignal;
   let selected: ParseInput | undefined;
+  let printedVersion = false;
+  const printVersion = () => {
+    stdout(`${VERSION}\n`);
+    printedVersion = true;
+  };
 
-  const program = new Command("orygate")
+  const program = new OrygateCommand("orygate")
     .description(
       "Ory's APIs on your application's domain: a reverse proxy, a tunnel, and local HTTPS.",
     )
-    .version(VERSION, "-v, --version", "print the version")
+    .version(VERSION, "-v, --version", "print the version (also -V, or `orygate version`)")
+    .addOption(new Option("-V", "print the version").hideHelp())
     .helpOption("-h, --help", "show help")
     .showSuggestionAfterError(true)
     // `proxy local` shares flag names with `proxy`: flags after `local` must be local's.
@@ -78,9 +101,17 @@ export async function runCli(argv: readonly string[], deps: CliDeps = {}): Promi
         write(
           `orygate: ${
             message.replace(/^error: /, "").trim().replace(/\s*\n\s*/g, " ")
+              .replace("(Did you mean", "(did you mean")
           } (see --help)\n`,
         ),
     });
+
+  // commander takes one flag pair for the version; -V (as many CLIs have it) joins here.
+  program.on("option:V", () => {
+    printVersion();
+    throw new CommanderError(0, "commander.version", VERSION);
+  });
+  program.command("version").description("print the version").action(printVersion);
 
   const proxy = addJwtOptions(addSharedOptions(
     program.command("proxy")
@@ -132,12 +163,15 @@ export async function runCli(argv: readonly string[], deps: CliDeps = {}): Promi
 
   try {
     await program.parseAsync([...argv], { from: "user" });
+    if (printedVersion) return 0;
     if (selected === undefined) {
       program.outputHelp({ error: true });
       return 2;
     }
     const config = parseConfig(selected);
     const logger = createLogger(config.logLevel, { write: stderr });
+    const conflict = oryUrlConflict(selected, config);
+    if (conflict) logger.info(`warning: ${conflict}`);
     const tls = config.tls
       ? await prepareLocalTls({
         installCert: config.tls.installCert,

@@ -24,6 +24,8 @@ export interface SigningKey {
 /** All keys: `keys[0]` signs, every one is published. */
 export interface KeySet {
   readonly keys: readonly SigningKey[];
+  /** The `--jwks` file the keys came from, and whether this start created it. */
+  readonly file?: { readonly path: string; readonly created: boolean };
 }
 
 /** File-system effects, injectable for tests. */
@@ -73,9 +75,9 @@ export async function loadOrCreateKeySet(
       if (writeErr instanceof Deno.errors.AlreadyExists) return loadOrCreateKeySet(path, fs);
       throw new ConfigError(`Cannot create --jwks ${path}: ${(writeErr as Error).message}`);
     }
-    return { keys: [await fromPrivateJwk(privateJwk)] };
+    return { keys: [await fromPrivateJwk(privateJwk)], file: { path, created: true } };
   }
-  return parseKeySet(path, text);
+  return { ...await parseKeySet(path, text), file: { path, created: false } };
 }
 
 /** Parses a JWK Set holding ES256 private keys. */

@@ -90,6 +90,8 @@ export interface H1ServerOptions {
   readonly port: number;
   /** PEM certificate chain and key: serves HTTPS (HTTP/1.1). */
   readonly tls?: { readonly cert: string; readonly key: string };
+  /** A listener to serve instead of one opened here (`tls` still says the scheme). */
+  readonly listener?: Deno.Listener;
   /** Time allowed for a request head to arrive whole (default 10 s). */
   readonly headerTimeoutMs?: number;
   /** How long an idle keep-alive connection is kept (default 60 s). */
@@ -119,14 +121,14 @@ export type H1Handler = (req: ProxyRequest, info: ClientInfo) => Promise<ProxyRe
 
 /** Starts serving; throws what `Deno.listen` throws (address in use, permission denied). */
 export function serveH1(options: H1ServerOptions, handler: H1Handler): H1Server {
-  const listener: Deno.Listener = options.tls
+  const listener: Deno.Listener = options.listener ?? (options.tls
     ? Deno.listenTls({
       hostname: options.hostname,
       port: options.port,
       cert: options.tls.cert,
       key: options.tls.key,
     })
-    : Deno.listen({ hostname: options.hostname, port: options.port });
+    : Deno.listen({ hostname: options.hostname, port: options.port }));
   const server = new Server(listener, options, handler);
   void server.accept();
   return {

@@ -11,6 +11,7 @@
  */
 import { ConfigError } from "../errors.ts";
 import { type H1Handler, type H1Server, serveH1 } from "./h1_server.ts";
+import { listenHttps } from "./https_listener.ts";
 import type { Logger } from "./logger.ts";
 
 /** A running server. */
@@ -33,16 +34,36 @@ export interface ListenOptions {
   readonly headerTimeoutMs?: number;
   /** How long a WebSocket tunnel may be silent both ways; default 5 minutes, 0: never. */
   readonly tunnelIdleTimeoutMs?: number;
+  /**
+   * With `tls`: plain HTTP sent to the port is answered with a redirect to this https origin
+   * (a 400 naming it for other methods) instead of a TLS alert.
+   */
+  readonly httpsOrigin?: string;
 }
 
 /** Starts serving `handler`; throws ConfigError when the port cannot be used. */
 export function listen(handler: H1Handler, options: ListenOptions): RunningServer {
   let server: H1Server;
   try {
+    const { tls, httpsOrigin } = options;
     server = serveH1({
       port: options.port,
       hostname: options.hostname,
-      tls: options.tls,
+      tls,
+      listener: tls && httpsOrigin !== undefined
+        ? listenHttps({
+          hostname: options.hostname,
+          port: options.port,
+          cert: tls.cert,
+          key: tls.key,
+          httpsOrigin,
+          firstBytesTimeoutMs: options.headerTimeoutMs,
+          onPlainHttp: (remote) =>
+            options.logger.debug(
+              `plain http from ${remote.hostname} on the https port: sent to ${httpsOrigin}`,
+            ),
+        })
+        : undefined,
       headerTimeoutMs: options.headerTimeoutMs,
       tunnelIdleTimeoutMs: options.tunnelIdleTimeoutMs,
       onError: (err) => {

@@ -10,6 +10,7 @@
  * ```
  */
 import type { OrySession } from "../jwt/mint.ts";
+import { describeFetchError } from "../runtime/fetch_error.ts";
 import type { Credentials } from "./credentials.ts";
 
 /** What Ory said. */
@@ -61,7 +62,8 @@ export function createWhoami(options: WhoamiOptions): Whoami {
       try {
         res = await fetchFn(url, { headers, signal: AbortSignal.timeout(timeoutMs) });
       } catch (err) {
-        return { kind: "error", reason: `Ory could not be reached (${(err as Error).message})` };
+        const cause = describeFetchError(err, { timeoutMs });
+        return { kind: "error", reason: `Ory could not be reached: ${cause}` };
       }
       if (res.status === 429) {
         await res.body?.cancel();

@@ -17,12 +17,14 @@
  * ```
  */
 import { ConfigError } from "../errors.ts";
+import { fromPem, toHex } from "./_der.ts";
 import { issueLeafCertificate, LOCALHOST_NAMES } from "./leaf_cert.ts";
 import { defaultConfigDir, loadOrCreateLocalCa } from "./local_ca.ts";
 import {
   type CommandRunner,
   installCaCertificate,
   type InstallCaOptions,
+  manualTrustSteps,
   type TrustReport,
   trustReportLines,
 } from "./trust_store.ts";
@@ -63,6 +65,10 @@ export interface LocalTls {
   key: string;
   /** The local CA's certificate file, when the certificate came from the local CA. */
   caFile?: string;
+  /** SHA-256 of the local CA certificate, colon-separated hex as `openssl x509 -fingerprint`. */
+  caFingerprint?: string;
+  /** The `--tls-cert` file, when the certificate was given. */
+  certFile?: string;
   /** What the trust store installation did, when it ran. */
   report?: TrustReport;
 }
@@ -102,14 +108,49 @@ export async function prepareLocalTls(options: LocalTlsOptions): Promise<LocalTl
     hosts: options.hosts ?? LOCALHOST_NAMES,
     now: options.now,
   });
-  if (!options.installCert) return { cert: leaf.cert, key: leaf.key, caFile: ca.certFile };
+  const served = {
+    cert: leaf.cert,
+    key: leaf.key,
+    caFile: ca.certFile,
+    caFingerprint: await certificateFingerprint(ca.certPem),
+  };
+  if (!options.installCert) {
+    const steps = await manualTrustSteps(ca.certFile, {
+      ...options.trust,
+      nssDbDir: options.nssDbDir,
+      os: options.trust?.os ?? options.os,
+      env: options.trust?.env ?? options.env,
+    });
+    log(`The local CA was not added to any trust store (--dont-install-cert): ${ca.certFile}`);
+    if (steps.length > 0) log("To trust it by hand, run the line for each store you use:");
+    for (const step of steps) log(`  ${step.name}:\n    ${step.command}`);
+    return served;
+  }
   const report = await installCaCertificate(ca.certFile, {
     ...options.trust,
     run: options.run,
     nssDbDir: options.nssDbDir,
   });
   for (const line of trustReportLines(report)) log(line);
-  return { cert: leaf.cert, key: leaf.key, caFile: ca.certFile, report };
+  return { ...served, report };
+}
+
+/**
+ * SHA-256 of the first certificate in `pem`, as colon-separated upper-case hex.
+ *
+ * @example
+ * ```ts
+ * import { certificateFingerprint, prepareLocalTls } from "./local_tls.ts";
+ * const dir = await Deno.makeTempDir();
+ * const tls = await prepareLocalTls({ dir, installCert: false });
+ * (await certificateFingerprint(await Deno.readTextFile(tls.caFile!))) === tls.caFingerprint; // true
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function certificateFingerprint(pem: string): Promise<string> {
+  const [der] = fromPem("CERTIFICATE", pem);
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", der ?? new Uint8Array()));
+  return toHex(digest).toUpperCase().replace(/(..)(?!$)/g, "$1:");
 }
 
 async function readGivenFiles(
@@ -130,7 +171,7 @@ async function readGivenFiles(
   if (!/-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----/.test(key)) {
     throw new ConfigError(`Cannot use --tls-key ${keyFile}: it holds no PEM private key`);
   }
-  return { cert, key };
+  return { cert, key, certFile };
 }
 
 async function readFlagFile(flag: string, path: string): Promise<string> {

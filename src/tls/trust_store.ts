@@ -283,6 +283,85 @@ export function trustReportLines(report: TrustReport): string[] {
   return lines;
 }
 
+/** One trust store and the command that adds the CA to it by hand. */
+export interface ManualTrustStep {
+  /** A human name, as in {@linkcode TrustStoreResult.name}. */
+  name: string;
+  /** The command to run (a shell command; on Windows, for a Command Prompt). */
+  command: string;
+}
+
+/**
+ * The commands that would add `caFile` to each trust store of this operating system, without
+ * running anything: what `--dont-install-cert` prints. Linux: the shared NSS database
+ * (Chrome, Chromium), each Firefox profile found, and the system store (its anchor directory and
+ * update command, or p11-kit's `trust anchor` when no known directory exists); macOS: Firefox
+ * profiles and the System keychain; Windows: the ROOT store.
+ *
+ * @example
+ * ```ts
+ * import { manualTrustSteps } from "./trust_store.ts";
+ * const steps = await manualTrustSteps("C:\\orygate\\ca.pem", { os: "windows", env: {} });
+ * steps[0].command; // "certutil -addstore -f ROOT C:\\orygate\\ca.pem (in a Command Prompt run as administrator)"
+ * ```
+ */
+export async function manualTrustSteps(
+  caFile: string,
+  options: Omit<InstallCaOptions, "run" | "isRoot"> = {},
+): Promise<ManualTrustStep[]> {
+  const os = options.os ?? Deno.build.os;
+  const env = options.env ?? Deno.env.toObject();
+  const home = (os === "windows" ? env.USERPROFILE : env.HOME) ?? "";
+  const nickname = options.nickname ?? DEFAULT_NICKNAME;
+  const stores = new Set(options.stores ?? ["nss", "firefox", "system"]);
+  const ctx = { os, home };
+  const steps: ManualTrustStep[] = [];
+  if (stores.has("nss")) {
+    for (const db of nssDatabases(ctx, options.nssDbDir)) {
+      if (!db.create && !(await exists(db.dir))) continue;
+      const needsDb = db.create && !(await exists(posix.join(db.dir, "cert9.db")));
+      steps.push({ name: db.name, command: nssManualCommand(db.dir, needsDb, nickname, caFile) });
+    }
+  }
+  if (stores.has("firefox")) {
+    const roots = options.firefoxProfileRoots ?? firefoxProfileRoots(ctx);
+    for (const profile of await findFirefoxProfiles(roots)) {
+      if (profile.legacy) continue;
+      steps.push({
+        name: `Firefox profile ${posix.basename(profile.dir)}`,
+        command: nssManualCommand(profile.dir, false, nickname, caFile),
+      });
+    }
+  }
+  if (stores.has("system")) {
+    if (os === "linux") {
+      let store: LinuxSystemStore | undefined;
+      for (const candidate of options.linuxSystemStores ?? LINUX_SYSTEM_STORES) {
+        if (await exists(candidate.anchorDir)) {
+          store = candidate;
+          break;
+        }
+      }
+      steps.push(
+        store
+          ? {
+            name: `system trust store (${store.update[0]})`,
+            command: linuxManualCommand(caFile, store),
+          }
+          : {
+            name: "system trust store (p11-kit)",
+            command: `sudo trust anchor --store ${quote(caFile)}`,
+          },
+      );
+    } else if (os === "darwin") {
+      steps.push({ name: "macOS keychain", command: macOsManualCommand(caFile) });
+    } else if (os === "windows") {
+      steps.push({ name: "Windows root store", command: windowsManualCommand(caFile) });
+    }
+  }
+  return steps;
+}
+
 interface Context {
   caFile: string;
   caDer: Bytes;
@@ -302,7 +381,10 @@ interface NssDatabase {
   create: boolean;
 }
 
-function nssDatabases(ctx: Context, override: string | undefined): NssDatabase[] {
+function nssDatabases(
+  ctx: Pick<Context, "os" | "home">,
+  override: string | undefined,
+): NssDatabase[] {
   const name = "NSS database (Chrome, Chromium)";
   if (override !== undefined) return [{ name, dir: override, create: true }];
   if (ctx.os !== "linux" || !ctx.home) return [];
@@ -316,7 +398,7 @@ function nssDatabases(ctx: Context, override: string | undefined): NssDatabase[]
   ];
 }
 
-function firefoxProfileRoots(ctx: Context): string[] {
+function firefoxProfileRoots(ctx: Pick<Context, "os" | "home">): string[] {
   if (!ctx.home) return [];
   if (ctx.os === "darwin") {
     return [posix.join(ctx.home, "Library", "Application Support", "Firefox", "Profiles")];
@@ -363,11 +445,9 @@ async function installIntoNss(
   create: boolean,
 ): Promise<TrustStoreResult> {
   const db = `sql:${dir}`;
-  const addArgs = ["-d", db, "-A", "-t", "C,,", "-n", ctx.nickname, "-i", ctx.caFile];
+  const addArgs = nssAddArgs(db, ctx.nickname, ctx.caFile);
   const needsDb = create && !(await exists(posix.join(dir, "cert9.db")));
-  const manualCommand = (needsDb ? `mkdir -p ${quote(dir)} && ` : "") +
-    (needsDb ? `certutil -d ${quote(db)} -N --empty-password && ` : "") +
-    ["certutil", ...addArgs].map(quote).join(" ");
+  const manualCommand = nssManualCommand(dir, needsDb, ctx.nickname, ctx.caFile);
   const base = { kind, name, location: dir };
   const skipped = (reason: string): TrustStoreResult => ({
     ...base,
@@ -414,6 +494,34 @@ async function installIntoNss(
     }
     return { ...base, status: "failed", reason: (error as Error).message, manualCommand };
   }
+}
+
+function nssAddArgs(db: string, nickname: string, caFile: string): string[] {
+  return ["-d", db, "-A", "-t", "C,,", "-n", nickname, "-i", caFile];
+}
+
+/** The shell command that adds the CA to the NSS database in `dir` (creating it if needed). */
+function nssManualCommand(dir: string, needsDb: boolean, nickname: string, caFile: string) {
+  const db = `sql:${dir}`;
+  return (needsDb ? `mkdir -p ${quote(dir)} && ` : "") +
+    (needsDb ? `certutil -d ${quote(db)} -N --empty-password && ` : "") +
+    ["certutil", ...nssAddArgs(db, nickname, caFile)].map(quote).join(" ");
+}
+
+function linuxManualCommand(caFile: string, store: LinuxSystemStore): string {
+  const target = posix.join(store.anchorDir, store.fileName);
+  return `sudo cp ${quote(caFile)} ${quote(target)} && sudo ` + store.update.map(quote).join(" ");
+}
+
+function macOsManualCommand(caFile: string): string {
+  return "sudo security add-trusted-cert -d -r trustRoot -k " +
+    `/Library/Keychains/System.keychain ${quote(caFile)}`;
+}
+
+function windowsManualCommand(caFile: string): string {
+  return `certutil -addstore -f ROOT ${
+    winQuote(caFile)
+  } (in a Command Prompt run as administrator)`;
 }
 
 async function installIntoSystem(
@@ -464,8 +572,7 @@ async function installIntoLinux(
     name: `system trust store (${store.update[0]})`,
     location: target,
   };
-  const manualCommand = `sudo cp ${quote(ctx.caFile)} ${quote(target)} && sudo ` +
-    store.update.map(quote).join(" ");
+  const manualCommand = linuxManualCommand(ctx.caFile, store);
   const current = await Deno.readTextFile(target).catch(() => undefined);
   if (current !== undefined && samePem(current, ctx.caDer)) {
     return { ...base, status: "already-installed" };
@@ -511,8 +618,7 @@ async function installIntoMacOs(ctx: Context): Promise<TrustStoreResult> {
     ? ["add-trusted-cert", "-d", "-r", "trustRoot", "-k", keychain, ctx.caFile]
     : ["add-trusted-cert", "-r", "trustRoot", "-k", keychain, ctx.caFile];
   const base = { kind: "system" as const, name: "macOS keychain", location: keychain };
-  const manualCommand = "sudo security add-trusted-cert -d -r trustRoot -k " +
-    `/Library/Keychains/System.keychain ${quote(ctx.caFile)}`;
+  const manualCommand = macOsManualCommand(ctx.caFile);
   try {
     const verified = await ctx.run("security", ["verify-cert", "-c", ctx.caFile]);
     if (verified.code === 0) return { ...base, status: "already-installed" };
@@ -533,8 +639,7 @@ async function installIntoMacOs(ctx: Context): Promise<TrustStoreResult> {
 
 async function installIntoWindows(ctx: Context): Promise<TrustStoreResult> {
   const base = { kind: "system" as const, name: "Windows root store", location: "ROOT" };
-  const manualCommand = `certutil -addstore -f ROOT ${winQuote(ctx.caFile)}` +
-    " (in a Command Prompt run as administrator)";
+  const manualCommand = windowsManualCommand(ctx.caFile);
   try {
     const thumbprint = toHex(new Uint8Array(await crypto.subtle.digest("SHA-1", ctx.caDer)));
     const found = await ctx.run("certutil", ["-store", "ROOT", thumbprint]);

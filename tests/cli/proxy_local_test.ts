@@ -79,6 +79,102 @@ Deno.test("proxy local: HTTPS trusted through the generated CA", opts, async (t)
   }
 });
 
+Deno.test(
+  "proxy local --dont-install-cert: the CA in use, how to trust it, plain http redirected",
+  opts,
+  async (t) => {
+    const home = await Deno.makeTempDir();
+    const app = startTestApp();
+    const env = { HOME: home, XDG_CONFIG_HOME: `${home}/.config` };
+    const args = [
+      "proxy",
+      "local",
+      app.origin,
+      "--sdk-url",
+      "http://127.0.0.1:1",
+      "--no-open",
+      "--protect-path-prefix",
+      "/members",
+    ];
+    const proxy = await startCli([...args, "--dont-install-cert"], { env });
+    const caFile = `${home}/.config/orygate/ca.pem`;
+    try {
+      const output = proxy.output();
+      await t.step("the banner names the CA file and its fingerprint", async () => {
+        assertMatch(output, new RegExp(`\n  local CA: +${caFile}\n`));
+        const fingerprint = await new Deno.Command("openssl", {
+          args: ["x509", "-in", caFile, "-noout", "-fingerprint", "-sha256"],
+        }).output();
+        const expected = new TextDecoder().decode(fingerprint.stdout).trim().split("=")[1];
+        assertMatch(output, new RegExp(`\n  CA fingerprint: +SHA-256 ${expected}\n`));
+      });
+      await t.step("it says the CA was not installed and how to trust it by hand", async () => {
+        const has = (text: string) => assertEquals(output.includes(text), true, text);
+        has(`not added to any trust store (--dont-install-cert): ${caFile}\n`);
+        has(
+          `certutil -d sql:${home}/.pki/nssdb -A -t C,, -n 'orygate local development CA' -i ${caFile}\n`,
+        );
+        assertMatch(output, /\n {4}sudo (cp .* && sudo \S+|trust anchor --store .*)\n/);
+        const nss = await Deno.stat(`${home}/.pki`).then(() => true, () => false);
+        assertEquals(nss, false, "nothing was installed or created for NSS");
+      });
+      await t.step("plain http to the https port is redirected to https", async () => {
+        const res = await fetch(`http://localhost:${proxy.port}/members?x=1`, {
+          redirect: "manual",
+        });
+        assertEquals(res.status, 307);
+        assertEquals(res.headers.get("location"), `https://localhost:${proxy.port}/members?x=1`);
+        assertEquals(
+          await res.text(),
+          `This port speaks HTTPS: use https://localhost:${proxy.port}/members?x=1\n`,
+        );
+        assertMatch(
+          output,
+          new RegExp(`plain http: +http://localhost:${proxy.port} is redirected`),
+        );
+      });
+      await t.step("HTTPS keeps working and the app sees the client's address", async () => {
+        const client = Deno.createHttpClient({ caCerts: [await Deno.readTextFile(caFile)] });
+        const echo = await (await fetch(`https://localhost:${proxy.port}/echo`, { client })).json();
+        assertEquals(echo.headers["x-forwarded-proto"], "https");
+        assertMatch(echo.headers["x-forwarded-for"], /^(127\.0\.0\.1|::1)$/);
+        client.close();
+      });
+      await t.step("a denial before a large upload reaches the client over HTTPS", async () => {
+        // The client sends its whole body before it reads; the server answers 401 early and
+        // lingers, half-closed, which the relay must pass on instead of resetting.
+        const tcp = await Deno.connect({ hostname: "127.0.0.1", port: proxy.port });
+        const conn = await Deno.startTls(tcp, {
+          hostname: "localhost",
+          caCerts: [await Deno.readTextFile(caFile)],
+        });
+        const size = 32 * 1024 * 1024;
+        await conn.write(new TextEncoder().encode(
+          `POST /members/upload HTTP/1.1\r\nHost: localhost:${proxy.port}\r\n` +
+            `Accept: application/json\r\nContent-Length: ${size}\r\n\r\n`,
+        ));
+        const chunk = new Uint8Array(256 * 1024);
+        for (let sent = 0; sent < size; sent += chunk.length) await conn.write(chunk);
+        const answer = new TextDecoder().decode(await new Response(conn.readable).arrayBuffer());
+        assertMatch(answer, /^HTTP\/1\.1 401 /);
+      });
+    } finally {
+      await proxy.stop();
+    }
+    await t.step("a second start loads the same CA and says so again", async () => {
+      const again = await startCli([...args, "--dont-install-cert"], { env });
+      try {
+        assertEquals(/Created a local certificate authority/.test(again.output()), false);
+        assertMatch(again.output(), new RegExp(`\n  local CA: +${caFile}\n`));
+      } finally {
+        await again.stop();
+      }
+    });
+    await app.close();
+    await Deno.remove(home, { recursive: true });
+  },
+);
+
 Deno.test("proxy local --no-https serves plain http", opts, async () => {
   const home = await Deno.makeTempDir();
   const app = startTestApp();

@@ -271,9 +271,11 @@ Deno.test("proxy: routing, headers and rewriting", opts, async (t) => {
 Deno.test("proxy: sessions become JWTs the app can verify", opts, async (t) => {
   const dir = await Deno.makeTempDir();
   const jwksFile = `${dir}/jwks.json`;
+  let firstBanner = "";
   await withStack(
     ["--protect-path-prefix", "/members", "--jwks", jwksFile],
     async ({ ory, proxy }) => {
+      firstBanner = proxy.output();
       ory.sessions.set("tok", { id: "s1", identityId: "id-1", email: "a@example.com" });
       const jwks = createRemoteJWKSet(new URL(`${proxy.url}/.ory/jwks.json`));
       const verify = async (auth: string | undefined) =>
@@ -397,13 +399,22 @@ Deno.test("proxy: sessions become JWTs the app can verify", opts, async (t) => {
       );
     },
   );
-  await t.step("--jwks keeps the same key across restarts", async () => {
+  await t.step("--jwks keeps the same key across restarts; the banner says so", async () => {
     const kid = JSON.parse(await Deno.readTextFile(jwksFile)).keys[0].kid;
     assertEquals((await Deno.stat(jwksFile)).mode! & 0o777, 0o600);
+    assertEquals(
+      firstBanner.includes(`JWT signing key:  kid ${kid}, created in ${jwksFile}\n`),
+      true,
+      firstBanner,
+    );
     await withStack(["--jwks", jwksFile], async ({ proxy }) => {
       const served = await (await fetch(`${proxy.url}/.ory/proxy/jwks.json`)).json();
       assertEquals(served.keys.map((k: { kid: string }) => k.kid), [kid]);
       assertEquals("d" in served.keys[0], false);
+      assertMatch(
+        proxy.output(),
+        new RegExp(`JWT signing key:  kid ${kid}, loaded from ${jwksFile}\n`),
+      );
     });
   });
   await Deno.remove(dir, { recursive: true });

@@ -1,6 +1,6 @@
 /**
  * The whole login journey through `orygate proxy` against a real Ory Kratos, with Chromium:
- * /members → login with return_to → register → back on /members showing the email from the
+ * /members → login with return_to → its "Sign up" link → register → back on /members showing the email from the
  * verified JWT → log out → /members sends you to login again. Plus the API way: a session
  * token from the API flows becomes a JWT for the same identity.
  *
@@ -40,7 +40,7 @@ Deno.test({
     const email = `e2e-${crypto.randomUUID().slice(0, 8)}@example.com`;
     const password = `Pw-${crypto.randomUUID()}`;
     try {
-      const page = await browser.newPage();
+      const page = await browser.newPage({ viewport: { width: 1000, height: 800 } });
       await t.step("/members sends an anonymous browser to login with return_to", async () => {
         await page.goto(`${publish}/members`);
         await page.waitForURL(/\/login\?flow=/);
@@ -58,12 +58,8 @@ Deno.test({
       await t.step(
         "register, and land back on /members with the email from the verified JWT",
         async () => {
-          // The app's login page links to registration; keep return_to as a user would.
-          await page.goto(
-            `${oryUrl}/self-service/registration/browser?return_to=${
-              encodeURIComponent(`${publish}/members`)
-            }`,
-          );
+          // As a person would: the login page's "Sign up" link, which carries return_to.
+          await page.getByTestId("link-registration").click();
           await page.waitForURL(/\/registration\?flow=/);
           await page.getByTestId("input-traits.email").fill(email);
           await page.getByTestId("input-password").fill(password);
@@ -72,6 +68,12 @@ Deno.test({
           await page.waitForURL(`${publish}/members`);
           await shot(page, "members-after-registration");
           assertEquals(await page.getByTestId("member-email").textContent(), email);
+          assertEquals(await page.title(), "Members · orygate example");
+          // The claims block wraps inside a 1000 px window instead of widening the page.
+          const overflow: number = await page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth",
+          );
+          check(overflow <= 0, `the page is ${overflow}px wider than the window`);
           const cookies = await page.context().cookies(publish);
           const session = cookies.find((c) => c.name === "ory_kratos_session");
           check(
@@ -85,6 +87,7 @@ Deno.test({
         await page.waitForURL(`${publish}/`);
         await shot(page, "home-after-logout");
         check(await page.getByTestId("signed-out").isVisible(), "signed out after logout");
+        assertEquals(await page.title(), "orygate example");
         await page.goto(`${publish}/members`);
         await page.waitForURL(/\/login\?flow=/);
         await shot(page, "login-after-logout");

@@ -18,6 +18,11 @@ Deno.test("loadOrCreateKeySet()", async (t) => {
     const b = await loadOrCreateKeySet(path);
     assertEquals(a.keys[0].kid, b.keys[0].kid);
   });
+  await t.step("says whether it created the file or loaded it", async () => {
+    const fresh = `${dir}/fresh.json`;
+    assertEquals((await loadOrCreateKeySet(fresh)).file, { path: fresh, created: true });
+    assertEquals((await loadOrCreateKeySet(fresh)).file, { path: fresh, created: false });
+  });
   await t.step("several keys: all published, the first signs", async () => {
     const other = `${dir}/other.json`;
     const k2 = JSON.parse(await Deno.readTextFile(path)).keys[0];

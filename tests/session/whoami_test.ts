@@ -12,6 +12,22 @@ function fakeFetch(answers: (() => Response)[], seen: Request[] = []): typeof fe
   };
 }
 
+Deno.test("createWhoami() names why Ory could not be reached", async () => {
+  const refused = new TypeError("fetch failed", {
+    cause: new Error(
+      "error sending request for url (https://x/sessions/whoami): client error (Connect): tcp connect error: Connection refused (os error 111)",
+    ),
+  });
+  const whoami = createWhoami({
+    oryUrl: new URL("https://x.projects.oryapis.com"),
+    fetch: () => Promise.reject(refused),
+  });
+  assertEquals(await whoami(cred), {
+    kind: "error",
+    reason: "Ory could not be reached: connection refused",
+  });
+});
+
 Deno.test("createWhoami()", async (t) => {
   const oryUrl = new URL("https://x.projects.oryapis.com");
   const sleeps: number[] = [];

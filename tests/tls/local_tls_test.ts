@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { loadOrCreateLocalCa } from "../../src/tls/local_ca.ts";
 import { prepareLocalTls } from "../../src/tls/local_tls.ts";
 import type { CommandRunner } from "../../src/tls/trust_store.ts";
+import { opensslOk } from "../_support/openssl.ts";
 
 async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir();
@@ -104,7 +105,51 @@ Deno.test("prepareLocalTls() keeps one CA and issues a fresh leaf each start", a
     assert.equal(await Deno.readTextFile(second.caFile!), caPem);
     assert.notEqual(second.key, first.key);
     assert.ok(second.cert.endsWith(caPem), "the chain ends with the CA");
-    assert.deepEqual(lines, [`Created a local certificate authority in ${dir}`]);
+    assert.deepEqual(lines.filter((l) => l.startsWith("Created")), [
+      `Created a local certificate authority in ${dir}`,
+    ]);
+  });
+});
+
+Deno.test("prepareLocalTls() without installing says how to trust the CA by hand", async () => {
+  await withTempDir(async (dir) => {
+    const lines: string[] = [];
+    const anchors = `${dir}/anchors`;
+    await Deno.mkdir(anchors);
+    const tls = await prepareLocalTls({
+      dir: `${dir}/ca`,
+      installCert: false,
+      os: "linux",
+      env: { HOME: `${dir}/home` },
+      trust: {
+        firefoxProfileRoots: [],
+        linuxSystemStores: [
+          { anchorDir: anchors, fileName: "orygate.crt", update: ["update-ca-certificates"] },
+        ],
+      },
+      log: (l) => lines.push(l),
+    });
+    const ca = `${dir}/ca/ca.pem`;
+    const db = `sql:${dir}/home/.pki/nssdb`;
+    assert.deepEqual(lines, [
+      `Created a local certificate authority in ${dir}/ca`,
+      `The local CA was not added to any trust store (--dont-install-cert): ${ca}`,
+      "To trust it by hand, run the line for each store you use:",
+      `  NSS database (Chrome, Chromium):\n    mkdir -p ${dir}/home/.pki/nssdb && certutil -d ${db} -N --empty-password && certutil -d ${db} -A -t C,, -n 'orygate local development CA' -i ${ca}`,
+      `  system trust store (update-ca-certificates):\n    sudo cp ${ca} ${anchors}/orygate.crt && sudo update-ca-certificates`,
+    ]);
+    assert.equal(tls.report, undefined);
+  });
+});
+
+Deno.test("prepareLocalTls() gives the CA's SHA-256 fingerprint as openssl does", async () => {
+  await withTempDir(async (dir) => {
+    const tls = await prepareLocalTls({ dir, installCert: false });
+    const out = await opensslOk(["x509", "-in", tls.caFile!, "-noout", "-fingerprint", "-sha256"]);
+    assert.equal(
+      `sha256 Fingerprint=${tls.caFingerprint}`,
+      out.trim().replace(/^SHA256/i, "sha256"),
+    );
   });
 });
 

@@ -231,6 +231,11 @@ export class ChunkedDecoder {
           if (this.#trailerBytes > MAX_TRAILER_BYTES) {
             throw new FramingError("trailers larger than 64 KiB");
           }
+          // A trailer line is a field (`name: value`): anything else, such as a request line
+          // smuggled after the last chunk, is a framing error, not a dropped trailer.
+          if (!empty && !isTrailerField(buf, pos, lf)) {
+            throw new FramingError("a trailer line that is not a header field");
+          }
           pos = lf + 1;
           if (empty) {
             this.#state = ChunkState.Done;
@@ -276,6 +281,13 @@ function parseChunkSize(buf: Uint8Array, from: number, lf: number): number {
 }
 
 import { FieldList } from "./field_list.ts";
+
+/** Whether `buf[from..lf)` starts with a token followed by a colon. */
+function isTrailerField(buf: Uint8Array, from: number, lf: number): boolean {
+  let i = from;
+  while (i < lf && buf[i] < 128 && TOKEN[buf[i]] === 1) i++;
+  return i > from && i < lf && buf[i] === 0x3a;
+}
 
 /** More header lines than allowed (a server answers 431). */
 export class TooManyFields extends FramingError {}

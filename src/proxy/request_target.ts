@@ -13,8 +13,9 @@
  *   the path (WHATWG URL reads it as `/`, Express and Go as a character), an invalid escape,
  *   `%00`, an encoded `/` or `\` (`%2F`, `%5C`: one segment to Express, two to nginx and
  *   `decodeURIComponent` checks), double encoding (`%25` before two hex digits: an app that
- *   decodes twice would see what orygate never checked), and a dot-segment carrying
- *   `;parameters` (`..;x`, which Tomcat-style routers treat as `..`);
+ *   decodes twice would see what orygate never checked), and a segment that is a dot-segment
+ *   once what is still escaped is decoded or its `;parameters` dropped (`..;x`, `..%3B`,
+ *   which Tomcat-style routers treat as `..` and every other router as a name);
  * - normalised: escapes of unreserved characters are decoded (`%6D` → `m`, `%2E` → `.`),
  *   dot-segments removed (RFC 3986 §5.2.4, after that decoding, so `%2e%2e` cannot hide
  *   one), repeated slashes merged (as nginx's default `merge_slashes`), and `"<>\`{}` in the
@@ -74,7 +75,7 @@ export function canonicalTarget(target: string): TargetDecision {
         break;
       }
       case 0x3b: // ;
-        rewrite = true; // only a dot-segment with parameters is refused: look at segments
+        rewrite = true; // a dot-segment with parameters is refused: look at segments
         break;
       default:
         if (PATH_ENCODED.has(c)) rewrite = true;
@@ -161,6 +162,24 @@ function canonicalQuery(query: string): string | { refused: string } {
   return out;
 }
 
+/**
+ * Whether a segment that is not `.` or `..` becomes one for a router that decodes what is
+ * still escaped (`%3B` → `;`) or drops `;parameters` (Tomcat, Spring): `..;x`, `..%3B`,
+ * `.%2e%3bx`. Found by an adversarial review after raw `..;` was already refused.
+ */
+function hidesDotSegment(segment: string): boolean {
+  if (segment.charCodeAt(0) !== DOT && segment.charCodeAt(0) !== 0x25) return false;
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(segment);
+  } catch {
+    decoded = segment;
+  }
+  const semicolon = decoded.indexOf(";");
+  const name = semicolon < 0 ? decoded : decoded.slice(0, semicolon);
+  return name === "." || name === "..";
+}
+
 /** The slow path: decode unreserved escapes, encode what URL parsing would, resolve segments. */
 function canonicalPath(path: string, query: string): TargetDecision {
   let text = "";
@@ -181,17 +200,15 @@ function canonicalPath(path: string, query: string): TargetDecision {
   for (let i = 1; i < parts.length; i++) {
     const segment = parts[i];
     const last = i === parts.length - 1;
-    const semicolon = segment.indexOf(";");
-    const name = semicolon < 0 ? segment : segment.slice(0, semicolon);
-    if (semicolon >= 0 && (name === "." || name === "..")) {
-      return { refused: 'a dot-segment with ";" parameters in the path' };
-    }
     if (segment === "." || segment === "..") {
       if (segment === ".." && segments.length > 0) segments.pop();
       trailingSlash = last; // "/a/b/.." is "/a/", as RFC 3986 §5.2.4 resolves it
     } else if (segment === "") {
       trailingSlash = last; // "//" merges; a final "/" stays
     } else {
+      if (hidesDotSegment(segment)) {
+        return { refused: 'a dot-segment hidden by escapes or ";" parameters in the path' };
+      }
       segments.push(segment);
       trailingSlash = false;
     }

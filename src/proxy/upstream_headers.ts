@@ -7,7 +7,11 @@
  * The client's own copies of headers that frameworks read for the same facts are never
  * forwarded: `Forwarded` (RFC 7239; Spring, Quarkus and others prefer it to `X-Forwarded-*`),
  * `X-Forwarded-Prefix`, and `True-Client-IP` (preferred by chi's RealIP and others);
- * `X-Real-IP` is replaced by the client's TCP address, as nginx setups set it.
+ * `X-Real-IP` is replaced by the client's TCP address, as nginx setups set it. Path
+ * overrides that some frameworks honour (`X-Original-URL`, `X-Rewrite-URL`) would route the
+ * app to a path orygate never checked: dropped. Names with `_` are dropped too, as nginx does
+ * by default (`underscores_in_headers off`): CGI-style servers (WSGI, Rack) fold `X_Real_IP`
+ * and `X-Real-IP` into one variable, past every check on the dashed name.
  * `X-Forwarded-For` is appended to, as nginx and Go's ReverseProxy do.
  *
  * @example
@@ -47,7 +51,7 @@ export function buildUpstreamHeaders(
   const headers = new FieldList();
   let forwardedFor: string | undefined;
   req.headers.forEach((value, name) => {
-    if (DROPPED.has(name) || extra?.has(name)) return;
+    if (DROPPED.has(name) || extra?.has(name) || name.includes("_")) return;
     if (name === "x-forwarded-for") {
       forwardedFor = forwardedFor === undefined ? value : `${forwardedFor}, ${value}`;
     } else headers.appendTrusted(name, value); // from a Headers: already valid, lower-case
@@ -76,4 +80,6 @@ const DROPPED: ReadonlySet<string> = new Set([
   "x-real-ip",
   "forwarded",
   "true-client-ip",
+  "x-original-url",
+  "x-rewrite-url",
 ]);

@@ -34,7 +34,9 @@ const HANDSHAKE_HEADERS = [
 
 /** Whether `req` asks for a WebSocket upgrade. */
 export function isWebSocketUpgrade(req: { readonly headers: Headers }): boolean {
-  return req.headers.get("upgrade")?.toLowerCase() === "websocket";
+  // RFC 9110 §7.8: an Upgrade not listed in Connection is no upgrade request.
+  return req.headers.get("upgrade")?.toLowerCase() === "websocket" &&
+    /(?:^|,)\s*upgrade\s*(?:,|$)/i.test(req.headers.get("connection") ?? "");
 }
 
 /** Opens the upstream socket, then upgrades the client and joins the two. */

@@ -1,7 +1,8 @@
 /**
  * Finds the Ory credentials a request carries: session cookies (`ory_session_*`,
- * `ory_kratos_session`), an `X-Session-Token`, or `Authorization: Bearer <token>`. The cache
- * key is a SHA-256 hash of exactly those, so the raw secret is never kept as a key.
+ * `ory_kratos_session`, in the order sent) or, without any, an `X-Session-Token` and/or
+ * `Authorization: Bearer <token>`. The cache key is a SHA-256 hash of exactly those, so the
+ * raw secret is never kept as a key.
  *
  * @example
  * ```ts
@@ -85,8 +86,12 @@ function fromRaw(
   const cookie = rawCookie !== null && rawCookie.includes("ory_")
     ? orySessionCookies(rawCookie)
     : undefined;
-  const sessionToken = rawToken?.trim() || undefined;
-  const auth = rawAuth?.trim();
+  // With an Ory session cookie, the cookie alone is asked about. The app receives the Cookie
+  // header but never X-Session-Token or Authorization (the gate removes them), and Ory would
+  // prefer a token: a JWT for the token's identity beside another identity's cookie would
+  // name someone other than the session the app can see.
+  const sessionToken = cookie === undefined ? rawToken?.trim() || undefined : undefined;
+  const auth = cookie === undefined ? rawAuth?.trim() : undefined;
   const authorization = auth && /^bearer\s+\S+$/i.test(auth) ? auth : undefined;
   if (cookie === undefined && sessionToken === undefined && authorization === undefined) {
     return undefined;
@@ -106,7 +111,12 @@ function fromRaw(
  */
 function orySessionCookies(header: string): string | undefined {
   const found: string[] = [];
+  const quoted = header.includes('"');
   for (const part of header.split(";")) {
+    // A quote left open across a ";" (`a="x;ory_kratos_session=v;y"`) is split here and by
+    // Go (so by Ory) but read as one value by quote-aware parsers (Python's SimpleCookie):
+    // which session the app sees is unknowable, so none counts.
+    if (quoted && (part.split('"').length - 1) % 2 === 1) return undefined;
     const c = part.trim();
     const eq = c.indexOf("=");
     if (eq > 0 && c.length > eq + 1 && isOrySessionCookie(c.slice(0, eq).trim())) found.push(c);

@@ -6,10 +6,14 @@
  * - anything else: a path prefix at segment boundaries: `/members` protects `/members` and
  *   `/members/...`, not `/membership`
  *
- * Paths are normalised before matching so lookalikes cannot slip past: percent-encoding is
- * decoded (`/%6dembers`), repeated slashes collapse (`//members`), `;params` are dropped, and
- * prefixes and patterns compare case-insensitively. A path that cannot be decoded counts as
- * protected (fail closed).
+ * Rules see the canonical path (`proxy/request_target.ts`) and match it more strictly than
+ * any router, never less: what is still escaped is decoded (`%3B`), empty segments and
+ * `;params` are dropped, every kind of rule compares case-insensitively (Express routes
+ * `/MEMBERS` like `/members`), and a trailing slash never escapes a rule (Express routes
+ * `/teams/a/admin/` like `/teams/a/admin`). A glob ending in `/*` also covers the path it
+ * hangs from (`/admin/*` protects `/admin`). A path that cannot be decoded, or that would
+ * need a dot-segment resolved after decoding (which could only move it *out* of a rule),
+ * counts as protected (fail closed).
  *
  * @example
  * ```ts
@@ -18,6 +22,7 @@
  * isProtected("/members/42"); // true
  * isProtected("/membership"); // false
  * isProtected("/%6dembers"); // true
+ * isProtected("/members/..%3B/x"); // true: never resolved out of the rule
  * ```
  */
 import { ConfigError } from "../errors.ts";
@@ -37,7 +42,7 @@ function compileRule(rule: string): (path: string) => boolean {
   if (rule.startsWith("re:")) {
     let re: RegExp;
     try {
-      re = new RegExp(rule.slice(3));
+      re = new RegExp(rule.slice(3), "i");
     } catch (err) {
       throw new ConfigError(
         `Cannot use --protect-path-prefix "${rule}": not a regular expression (${
@@ -45,7 +50,7 @@ function compileRule(rule: string): (path: string) => boolean {
         })`,
       );
     }
-    return (path) => re.test(path);
+    return withoutTrailingSlash((path) => re.test(path));
   }
   if (!rule.startsWith("/")) {
     throw new ConfigError(
@@ -54,16 +59,29 @@ function compileRule(rule: string): (path: string) => boolean {
   }
   if (/[*:{(]/.test(rule)) {
     let pattern: URLPattern;
+    let parent: URLPattern | undefined;
     try {
       pattern = new URLPattern({ pathname: rule }, { ignoreCase: true });
+      // "/admin/*" also protects "/admin", which app.use("/admin") and Hono's "/admin/*" serve.
+      if (rule.endsWith("/*") && rule.length > 2) {
+        parent = new URLPattern({ pathname: rule.slice(0, -2) }, { ignoreCase: true });
+      }
     } catch (err) {
       throw new ConfigError(
         `Cannot use --protect-path-prefix "${rule}": not a URLPattern (${(err as Error).message})`,
       );
     }
-    return (path) => pattern.test({ pathname: path });
+    return withoutTrailingSlash((path) =>
+      pattern.test({ pathname: path }) || parent?.test({ pathname: path }) === true
+    );
   }
-  const prefix = normalisePath(rule)!.replace(/\/+$/, "").toLowerCase();
+  const normalised = normalisePath(rule);
+  if (normalised === undefined) {
+    throw new ConfigError(
+      `Cannot use --protect-path-prefix "${rule}": a rule cannot hold "." or ".." segments`,
+    );
+  }
+  const prefix = normalised.replace(/\/+$/, "").toLowerCase();
   if (prefix === "") return () => true;
   return (path) => {
     const lower = path.toLowerCase();
@@ -71,7 +89,16 @@ function compileRule(rule: string): (path: string) => boolean {
   };
 }
 
-/** Decodes and simplifies a path for matching; undefined when it cannot be decoded. */
+/** Tests `path`, and `path` without its trailing slash: routers serve both the same. */
+function withoutTrailingSlash(test: (path: string) => boolean): (path: string) => boolean {
+  return (path) => test(path) || (path.length > 1 && path.endsWith("/") && test(path.slice(0, -1)));
+}
+
+/**
+ * Decodes and simplifies a path for matching; undefined when it cannot be decoded or holds a
+ * dot-segment (the canonical form has none: one that appears only after decoding is refused
+ * upstream, and resolving it here could only take a path out of a rule).
+ */
 export function normalisePath(pathname: string): string | undefined {
   let decoded: string;
   try {
@@ -83,9 +110,9 @@ export function normalisePath(pathname: string): string | undefined {
   const segments: string[] = [];
   for (const raw of decoded.replaceAll("\\", "/").split("/")) {
     const segment = raw.split(";")[0];
-    if (segment === "" || segment === ".") continue;
-    if (segment === "..") segments.pop();
-    else segments.push(segment);
+    if (segment === "") continue;
+    if (segment === "." || segment === "..") return undefined;
+    segments.push(segment);
   }
   return "/" + segments.join("/") + (decoded.endsWith("/") && segments.length > 0 ? "/" : "");
 }

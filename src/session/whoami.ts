@@ -96,8 +96,11 @@ export function createWhoami(options: WhoamiOptions): Whoami {
       } catch {
         return { kind: "error", reason: "Ory's session answer was not valid JSON" };
       }
-      if (session?.active !== true || typeof session.identity?.id !== "string") {
-        return { kind: "none" };
+      if (session?.active !== true) return { kind: "none" };
+      // An active session must name its identity: a JWT with an empty `sub` names nobody
+      // the app could look up, and some would take "" for a match.
+      if (typeof session.identity?.id !== "string" || session.identity.id === "") {
+        return { kind: "error", reason: "Ory's active session names no identity id" };
       }
       const expiresAt = session.expires_at ? Date.parse(session.expires_at) : undefined;
       return {

@@ -61,6 +61,15 @@ Deno.test(
         }
         assertEquals(app.seen.filter((p) => p === "/framing" || p === "/smuggled"), []);
       });
+      await t.step("a request line after the last chunk is no trailer", async () => {
+        const answer = await rawRequest(
+          proxy.port,
+          "POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n",
+          1000,
+        );
+        assert(!/^HTTP\/1\.1 2/.test(answer), `no success: ${answer.slice(0, 40)}`);
+        assertEquals(app.seen.includes("/smuggled"), false);
+      });
       await t.step("an invalid chunk size never becomes a complete upload", async () => {
         const before = app.uploads.length;
         const answer = await rawRequest(

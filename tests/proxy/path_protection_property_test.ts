@@ -36,9 +36,9 @@ const SEPARATOR = fc.oneof(
     arbitrary: fc.constantFrom("//", "%2f", "%2F", "%5c", "%5C", "\\", "%252f"),
   },
 );
-/** Segments: names (in several cases and encodings), dot-segments (plain, encoded, with
+/** Pieces of segments: names (in several cases and encodings), dot-segments (plain, encoded, with
  * parameters) and oddities (NUL, bad escapes, non-ASCII, spaces, fragments). */
-const SEGMENT = fc.oneof(
+const PIECE = fc.oneof(
   {
     weight: 4,
     arbitrary: fc.constantFrom(
@@ -64,6 +64,11 @@ const SEGMENT = fc.oneof(
       "%252e%252e",
       "..;",
       "..;x",
+      "..%3b",
+      "..%3B",
+      "%2e%2e%3b",
+      ".%2E%3Bx",
+      "..%253b",
       ".;x",
       "",
     ),
@@ -95,6 +100,9 @@ const SEGMENT = fc.oneof(
   },
 );
 const QUERY = fc.constantFrom("", "", "", "?a=1", "?/members", "?", "?x=%2e%2e/members");
+
+/** A segment is one to three pieces: `..` then `%3B` makes `..%3B`, which a review found. */
+const SEGMENT = fc.array(PIECE, { minLength: 1, maxLength: 3 }).map((pieces) => pieces.join(""));
 
 const target = fc.tuple(SEGMENT, fc.array(fc.tuple(SEPARATOR, SEGMENT), { maxLength: 6 }), QUERY)
   .map(([first, rest, query]) => "/" + first + rest.map(([s, seg]) => s + seg).join("") + query);

@@ -62,7 +62,17 @@ Deno.test("canonicalTarget() refuses what routers disagree about", async (t) => 
     ],
     "raw backslash": ["/members\\..\\pub", "/pub\\members"],
     "double encoding": ["/members/%252e%252e/pub", "/%256dembers", "/a%252fb", "/a/%2525"],
-    "dot-segment with parameters": [
+    "dot-segment hidden by escapes or parameters": [
+      "/members/..%3B/x",
+      "/members/..%3b/x",
+      "/members/%2e%2e%3b/x",
+      "/members/.%2e%3B/x",
+      "/members/..%3Bx/billing",
+      "/members/..%3Bjsessionid=1/x",
+      "/members/..%3B%3B/x",
+      "/members/..%3B;/x",
+      "/teams/..%3b/settings",
+      "/a/.%3B/b",
       "/members/..;/pub",
       "/pub/..;x/members",
       "/a/.;x/b",

@@ -13,6 +13,30 @@ Deno.test("extractCredentials()", async (t) => {
     // Never sorted: Ory takes the first of two same-named cookies, as the app does.
     assertEquals(c?.cookie, "ory_session_abc=s1; ory_kratos_session=s2");
   });
+  await t.step("with a session cookie, a token beside it is not asked about", () => {
+    const c = extractCredentials(
+      new Headers({
+        cookie: "ory_kratos_session=carol",
+        "x-session-token": "alice",
+        authorization: "Bearer alice",
+      }),
+    );
+    assertEquals([c?.cookie, c?.sessionToken, c?.authorization], [
+      "ory_kratos_session=carol",
+      undefined,
+      undefined,
+    ]);
+  });
+  await t.step("a quote left open across ';' makes the cookies count for nothing", () => {
+    const c = extractCredentials(
+      new Headers({ cookie: 'a="x;ory_kratos_session=dave;y"; ory_kratos_session=carol' }),
+    );
+    assertEquals(c, undefined);
+    const fine = extractCredentials(
+      new Headers({ cookie: 'a="x y"; ory_kratos_session=carol' }),
+    );
+    assertEquals(fine?.cookie, "ory_kratos_session=carol");
+  });
   await t.step("two orders of the same cookies are two cache keys", () => {
     const a = extractCredentials(
       new Headers({ cookie: "ory_kratos_session=alice; ory_kratos_session=bob" }),
@@ -45,8 +69,9 @@ Deno.test("extractCredentials()", async (t) => {
     for (
       const changed of <Record<string, string>[]> [
         { cookie: "ory_kratos_session=bob" },
-        { cookie: "ory_kratos_session=alice", "x-session-token": "t" },
-        { cookie: "ory_kratos_session=alice", authorization: "Bearer t" },
+        { cookie: "ory_kratos_session=alice; ory_kratos_session=bob" },
+        { "x-session-token": "alice" },
+        { authorization: "Bearer alice" },
       ]
     ) {
       const cred = extractCredentials(new Headers(changed), memo);

@@ -30,6 +30,42 @@ Deno.test("compileProtection()", async (t) => {
       assertEquals(p(path), true, path);
     }
   });
+  await t.step("a dot-segment that appears only after decoding never leaves a rule", () => {
+    const p = compileProtection(["/members", "/teams/:id/settings"]);
+    for (
+      const path of [
+        "/members/..%3B/x",
+        "/members/..%3b/billing",
+        "/members/.%2e%3Bx/y",
+        "/teams/..%3b/settings",
+      ]
+    ) {
+      assertEquals(p(path), true, path);
+    }
+  });
+  await t.step("a trailing slash never escapes a glob or a regex", () => {
+    const p = compileProtection([
+      "/teams/*/admin",
+      "/teams/:id/settings",
+      "re:^/api/v\\d+/secret$",
+    ]);
+    for (const path of ["/teams/a/admin/", "/teams/a/settings/", "/api/v1/secret/"]) {
+      assertEquals(p(path), true, path);
+    }
+  });
+  await t.step("a glob ending in /* covers the path it hangs from", () => {
+    const p = compileProtection(["/admin/*"]);
+    for (const path of ["/admin", "/admin/", "/ADMIN", "/admin/x/y"]) {
+      assertEquals(p(path), true, path);
+    }
+    assertEquals(p("/administrator"), false);
+  });
+  await t.step("regular expressions ignore case, as prefixes and globs do", () => {
+    const p = compileProtection(["re:^/api/v\\d+/"]);
+    for (const path of ["/API/v1/secret", "/api/V1/secret", "/Api/v1/x"]) {
+      assertEquals(p(path), true, path);
+    }
+  });
   await t.step("undecodable paths fail closed", () => {
     assertEquals(compileProtection(["/members"])("/%E0%A4%A"), true);
   });
@@ -52,5 +88,10 @@ Deno.test("compileProtection()", async (t) => {
       /not a regular expression/,
     );
     await assertThrows(() => compileProtection(["members"]), ConfigError, /starts with "\/"/);
+    await assertThrows(
+      () => compileProtection(["/a/../b"]),
+      ConfigError,
+      /"\." or "\.\." segments/,
+    );
   });
 });

@@ -94,3 +94,14 @@ Deno.test("createWhoami()", async (t) => {
     assertEquals((await whoami(cred)).kind, "error");
   });
 });
+
+Deno.test("createWhoami(): an active session without an identity id is an error", async () => {
+  for (const identity of [{ id: "" }, {}, undefined, { id: 42 }]) {
+    const whoami = createWhoami({
+      oryUrl: new URL("https://x.projects.oryapis.com"),
+      fetch: fakeFetch([() => Response.json({ ...active, identity })]),
+    });
+    const result = await whoami(cred);
+    assertEquals(result.kind, "error", JSON.stringify(identity));
+  }
+});

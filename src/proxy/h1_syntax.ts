@@ -177,6 +177,14 @@ export class ChunkedDecoder {
   #remaining = 0;
   #trailerBytes = 0;
 
+  /**
+   * `strict` (requests from clients): chunk-size lines and chunk data end with CRLF only.
+   * A bare LF there let `3;x="a<CRLF>b"<CRLF>abc` read `abc` as a size (0xABC) where a
+   * quote-aware parser in front reads a 3-byte chunk; strict framing leaves no two readings.
+   * Responses from upstreams keep RFC 9112's leniency (a recipient MAY accept a bare LF).
+   */
+  constructor(readonly strict = false) {}
+
   decode(buf: Uint8Array, pos: number, end: number, ranges: number[]): number {
     scan: while (pos < end) {
       switch (this.#state) {
@@ -185,6 +193,9 @@ export class ChunkedDecoder {
           if (lf === -1) {
             if (end - pos > MAX_CHUNK_LINE) throw new FramingError("a chunk-size line too long");
             break scan;
+          }
+          if (this.strict && (lf === pos || buf[lf - 1] !== CR)) {
+            throw new FramingError("a chunk-size line not ended by CRLF");
           }
           const size = parseChunkSize(buf, pos, lf);
           pos = lf + 1;
@@ -206,7 +217,7 @@ export class ChunkedDecoder {
           break;
         }
         case ChunkState.DataEnd: {
-          if (buf[pos] === LF) {
+          if (buf[pos] === LF && !this.strict) {
             pos += 1;
           } else if (buf[pos] === CR) {
             if (pos + 1 >= end) break scan;

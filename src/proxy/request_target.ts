@@ -11,7 +11,7 @@
  * - refused: bytes outside visible ASCII (controls, space, raw non-ASCII: browsers
  *   percent-encode them, and re-encoding them would forward other bytes), `#`, a raw `\` in
  *   the path (WHATWG URL reads it as `/`, Express and Go as a character), an invalid escape,
- *   `%00`, an encoded `/` or `\` (`%2F`, `%5C`: one segment to Express, two to nginx and
+ *   an escaped control character (`%00`–`%1F`, `%7F`), an encoded `/` or `\` (`%2F`, `%5C`: one segment to Express, two to nginx and
  *   `decodeURIComponent` checks), double encoding (`%25` before two hex digits: an app that
  *   decodes twice would see what orygate never checked), and a segment that is a dot-segment
  *   once what is still escaped is decoded or its `;parameters` dropped (`..;x`, `..%3B`,
@@ -58,7 +58,12 @@ export function canonicalTarget(target: string): TargetDecision {
       case 0x25: { // %
         const byte = hexByte(path, i + 1);
         if (byte < 0) return { refused: "an invalid percent-escape in the path" };
-        if (byte === 0) return { refused: "an encoded NUL (%00) in the path" };
+        // %00–%1F and %7F: URL parsing drops an escaped tab or newline once decoded
+        // (`/api/%09/private` became `/api//private` to a URLPattern rule) while routers
+        // take it for a segment.
+        if (byte < 0x20 || byte === 0x7f) {
+          return { refused: "an encoded control character (%00–%1F, %7F) in the path" };
+        }
         if (byte === SLASH || byte === 0x5c) {
           return { refused: 'an encoded "/" or "\\" (%2F, %5C) in the path' };
         }

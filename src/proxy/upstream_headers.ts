@@ -7,7 +7,9 @@
  * The client's own copies of headers that frameworks read for the same facts are never
  * forwarded: `Forwarded` (RFC 7239; Spring, Quarkus and others prefer it to `X-Forwarded-*`),
  * `X-Forwarded-Prefix`, and `True-Client-IP` (preferred by chi's RealIP and others);
- * `X-Real-IP` is replaced by the client's TCP address, as nginx setups set it. Path
+ * `X-Real-IP` is replaced by the client's TCP address, as nginx setups set it, and the other
+ * client-address and original-host headers libraries consult (`X-Client-IP`,
+ * `CF-Connecting-IP`, `X-Original-Host`, … see DROPPED) are dropped. Path
  * overrides that some frameworks honour (`X-Original-URL`, `X-Rewrite-URL`) would route the
  * app to a path orygate never checked: dropped. Names with `_` are dropped too, as nginx does
  * by default (`underscores_in_headers off`): CGI-style servers (WSGI, Rack) fold `X_Real_IP`
@@ -82,4 +84,19 @@ const DROPPED: ReadonlySet<string> = new Set([
   "true-client-ip",
   "x-original-url",
   "x-rewrite-url",
+  // Client addresses and hosts that libraries read before X-Forwarded-For (request-ip takes
+  // X-Client-IP first): only orygate speaks for the client's address here.
+  "x-client-ip",
+  "client-ip",
+  "x-cluster-client-ip",
+  "cf-connecting-ip",
+  "fastly-client-ip",
+  "x-forwarded",
+  "forwarded-for",
+  "x-host",
+  "x-original-host",
+  "x-forwarded-server",
+  "x-forwarded-uri",
+  "x-original-uri",
+  "x-envoy-original-path",
 ]);

@@ -783,7 +783,7 @@ class RequestBody implements UnderlyingDefaultSource<Uint8Array> {
 
   constructor(readonly c: Connection, head: Head) {
     this.#remaining = head.contentLength;
-    this.#decoder = head.chunked ? new ChunkedDecoder() : undefined;
+    this.#decoder = head.chunked ? new ChunkedDecoder(true) : undefined;
     this.#continued = !head.expectContinue;
     this.stream = new ReadableStream(this, { highWaterMark: 0 });
     registerDirectPipe(this.stream, (write) => this.#pipe(write));

@@ -17,6 +17,12 @@ import { createHash } from "node:crypto";
 export interface Credentials {
   /** Only Ory's own session cookies, as a `Cookie` header value. */
   readonly cookie?: string;
+  /**
+   * The `Cookie` header the application must receive instead of the client's, when that one
+   * repeats an Ory session cookie's name: later copies are removed, so the app sees exactly
+   * the session Ory was asked about.
+   */
+  readonly appCookie?: string;
   readonly sessionToken?: string;
   /** The full `Authorization` header value (a Bearer token). */
   readonly authorization?: string;
@@ -83,9 +89,10 @@ function fromRaw(
   rawAuth: string | null,
 ): Credentials | undefined {
   // Most cookie headers carry no Ory cookie at all: one scan decides.
-  const cookie = rawCookie !== null && rawCookie.includes("ory_")
+  const cookies = rawCookie !== null && rawCookie.includes("ory_")
     ? orySessionCookies(rawCookie)
     : undefined;
+  const cookie = cookies?.ory;
   // With an Ory session cookie, the cookie alone is asked about. The app receives the Cookie
   // header but never X-Session-Token or Authorization (the gate removes them), and Ory would
   // prefer a token: a JWT for the token's identity beside another identity's cookie would
@@ -100,26 +107,48 @@ function fromRaw(
   // Synchronous on purpose: WebCrypto's digest is an async op costing ~23 µs here, more than
   // the rest of a session request; node:crypto's hash is ~2 µs.
   const key = createHash("sha256").update(material).digest("hex");
-  return { cookie, sessionToken, authorization, key };
+  return { cookie, appCookie: cookies?.app, sessionToken, authorization, key };
 }
 
 /**
- * Ory's session cookies from a `Cookie` value, in the order sent. Never sorted: with two
- * cookies of one name, Ory (like most servers) takes the first, and so does the app reading
- * the same header; sorting made the JWT name the other identity. The order is part of the
- * cache key, so two orders share an entry only when they are the same string.
+ * Ory's session cookies from a `Cookie` value, in the order sent, one per name. Never sorted
+ * (Ory takes the first of two same-named cookies). Apps disagree on duplicates (Go and the
+ * `cookie` package keep the first, Python's SimpleCookie the last), so when a name repeats,
+ * `app` is the header without the later copies: Ory and the app see the same session, and a
+ * browser holding a stale copy (another Domain or Path) is not logged out. The order is part
+ * of the cache key: two orders share an entry only when they are the same string.
  */
-function orySessionCookies(header: string): string | undefined {
+function orySessionCookies(header: string): { ory: string; app?: string } | undefined {
   const found: string[] = [];
+  const names: string[] = [];
+  let repeated = false;
   const quoted = header.includes('"');
-  for (const part of header.split(";")) {
+  const parts = header.split(";");
+  const keep: boolean[] = [];
+  for (const part of parts) {
     // A quote left open across a ";" (`a="x;ory_kratos_session=v;y"`) is split here and by
     // Go (so by Ory) but read as one value by quote-aware parsers (Python's SimpleCookie):
     // which session the app sees is unknowable, so none counts.
     if (quoted && (part.split('"').length - 1) % 2 === 1) return undefined;
     const c = part.trim();
     const eq = c.indexOf("=");
-    if (eq > 0 && c.length > eq + 1 && isOrySessionCookie(c.slice(0, eq).trim())) found.push(c);
+    const name = eq > 0 ? c.slice(0, eq).trim() : "";
+    if (!isOrySessionCookie(name)) {
+      keep.push(true);
+      continue;
+    }
+    if (names.includes(name)) {
+      repeated = true;
+      keep.push(false);
+      continue;
+    }
+    names.push(name);
+    keep.push(true);
+    if (c.length > eq + 1) found.push(c);
   }
-  return found.length > 0 ? found.join("; ") : undefined;
+  if (found.length === 0) return undefined;
+  const app = repeated
+    ? parts.filter((_, i) => keep[i]).map((p) => p.trim()).filter((p) => p !== "").join("; ")
+    : undefined;
+  return { ory: found.join("; "), app };
 }

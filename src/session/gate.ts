@@ -134,6 +134,7 @@ export function createSessionGate(options: SessionGateOptions): SessionGate {
     }
     const cred = extractCredentials(req.headers, memoFor(connection));
     if (cred === undefined) return protectedPath ? deny(req, url, options) : undefined;
+    if (cred.appCookie !== undefined) headers.set("cookie", cred.appCookie);
 
     // A fresh cached answer is used without a trip through the promise machinery.
     const cached = options.cache.peek(cred.key);

@@ -32,9 +32,9 @@ export function compileProtection(rules: readonly string[]): (pathname: string) 
   if (rules.length === 0) return () => false;
   const matchers = rules.map(compileRule);
   return (pathname) => {
-    const normalised = normalisePath(pathname);
-    if (normalised === undefined) return true;
-    return matchers.some((m) => m(normalised));
+    const readings = normalisePath(pathname);
+    if (readings === undefined) return true;
+    return readings.some((path) => matchers.some((m) => m(path)));
   };
 }
 
@@ -75,7 +75,7 @@ function compileRule(rule: string): (path: string) => boolean {
       pattern.test({ pathname: path }) || parent?.test({ pathname: path }) === true
     );
   }
-  const normalised = normalisePath(rule);
+  const normalised = normalisePath(rule)?.[0];
   if (normalised === undefined) {
     throw new ConfigError(
       `Cannot use --protect-path-prefix "${rule}": a rule cannot hold "." or ".." segments`,
@@ -95,24 +95,34 @@ function withoutTrailingSlash(test: (path: string) => boolean): (path: string) =
 }
 
 /**
- * Decodes and simplifies a path for matching; undefined when it cannot be decoded or holds a
- * dot-segment (the canonical form has none: one that appears only after decoding is refused
- * upstream, and resolving it here could only take a path out of a rule).
+ * The readings of a path that rules are matched against: decoded as Express, Hono and Go read
+ * it, and with `;parameters` dropped as Tomcat and Spring read it (`/teams/;x/admin` is a
+ * segment `;x` to the first and `/teams/admin` to the second; a rule protecting either is
+ * matched). Undefined when it cannot be decoded or holds a dot-segment (the canonical form has
+ * none: one that appears only after decoding is refused upstream, and resolving it here could
+ * only take a path out of a rule).
  */
-export function normalisePath(pathname: string): string | undefined {
+export function normalisePath(pathname: string): string[] | undefined {
   let decoded: string;
   try {
     decoded = decodeURIComponent(pathname);
   } catch {
     return undefined;
   }
-  if (decoded.includes("\0")) return undefined;
-  const segments: string[] = [];
+  if (/[\0-\x1f\x7f]/.test(decoded)) return undefined;
+  const whole: string[] = [];
+  const stripped: string[] = [];
   for (const raw of decoded.replaceAll("\\", "/").split("/")) {
-    const segment = raw.split(";")[0];
-    if (segment === "") continue;
-    if (segment === "." || segment === "..") return undefined;
-    segments.push(segment);
+    if (raw === "") continue;
+    const name = raw.split(";")[0];
+    if (raw === "." || raw === ".." || name === "." || name === "..") return undefined;
+    whole.push(raw);
+    if (name !== "") stripped.push(name);
   }
-  return "/" + segments.join("/") + (decoded.endsWith("/") && segments.length > 0 ? "/" : "");
+  const slash = decoded.endsWith("/") ? "/" : "";
+  const join = (segments: string[]) =>
+    segments.length === 0 ? "/" : "/" + segments.join("/") + slash;
+  const first = join(whole);
+  const second = join(stripped);
+  return first === second ? [first] : [first, second];
 }

@@ -100,6 +100,15 @@ Deno.test(
             "/ADMIN/",
             "/API/v1/secret",
             "/api/V1/secret",
+            // second round: a segment of ;parameters alone, escaped controls
+            "/teams/;/admin",
+            "/teams/;a/admin",
+            "/teams/%3b/admin",
+            "/TEAMS/;/ADMIN",
+            "/teams/;x/admin/",
+            "/teams/%09/admin",
+            "/teams/%0a/admin",
+            "/members/%0d",
           ];
           for (const target of spellings) {
             for (const accept of ["application/json", "text/html"]) {
@@ -163,12 +172,33 @@ Deno.test(
           // overrides some frameworks honour never arrive either.
           const underscores = "X_Real_IP: 6.6.6.6\r\nX_Forwarded_Proto: https\r\n" +
             "True_Client_IP: 6.6.6.6\r\nX_Forwarded_Prefix: /evil\r\nX_Session_Token: t\r\n" +
-            "X-Original-URL: /members/x\r\nX-Rewrite-URL: /members/x\r\n";
+            "X-Original-URL: /members/x\r\nX-Rewrite-URL: /members/x\r\n" +
+            "X-Client-IP: 6.6.6.6\r\nClient-IP: 6.6.6.6\r\nCF-Connecting-IP: 6.6.6.6\r\n" +
+            "Fastly-Client-IP: 6.6.6.6\r\nX-Cluster-Client-IP: 6.6.6.6\r\n" +
+            "X-Forwarded: for=6.6.6.6\r\nForwarded-For: 6.6.6.6\r\nX-Host: evil.example\r\n" +
+            "X-Original-Host: evil.example\r\nX-Forwarded-Server: evil.example\r\n" +
+            "X-Forwarded-Uri: /members/x\r\nX-Envoy-Original-Path: /members/x\r\n";
           const second = await raw(echo.port, get("/headers", "application/json", underscores));
           const arrived = Object.keys(
             JSON.parse(second.slice(second.indexOf("\r\n\r\n") + 4)).headers,
           );
-          assertEquals(arrived.filter((n) => n.includes("_") || /original|rewrite/.test(n)), []);
+          const never = [
+            "x-original-url",
+            "x-rewrite-url",
+            "x-client-ip",
+            "client-ip",
+            "cf-connecting-ip",
+            "fastly-client-ip",
+            "x-cluster-client-ip",
+            "x-forwarded",
+            "forwarded-for",
+            "x-host",
+            "x-original-host",
+            "x-forwarded-server",
+            "x-forwarded-uri",
+            "x-envoy-original-path",
+          ];
+          assertEquals(arrived.filter((n) => n.includes("_") || never.includes(n)), []);
           // And on the way to Ory.
           const before = ory.requests.length;
           await raw(
@@ -187,12 +217,34 @@ Deno.test(
         async () => {
           ory.sessions.set("alice-token", { id: "s-a", identityId: "id-alice", email: "a@x" });
           ory.sessions.set("bob-token", { id: "s-b", identityId: "id-bob", email: "b@x" });
-          const orders: [string, string][] = [
-            ["ory_kratos_session=bob-token; ory_kratos_session=alice-token", "id-bob"],
-            ["ory_kratos_session=alice-token; ory_kratos_session=bob-token", "id-alice"],
-            ["a=1; ory_kratos_session=bob-token; b=2; ory_kratos_session=alice-token", "id-bob"],
-            ["ory_session_x=alice-token; ory_kratos_session=bob-token", "id-alice"],
-            ["ory_kratos_session=bob-token; ory_session_x=alice-token", "id-bob"],
+          // [Cookie sent, the Cookie the app receives, the JWT's sub]: a repeated session
+          // cookie name reaches the app once, as Ory read it (apps disagree on duplicates).
+          const orders: [string, string, string][] = [
+            [
+              "ory_kratos_session=bob-token; ory_kratos_session=alice-token",
+              "ory_kratos_session=bob-token",
+              "id-bob",
+            ],
+            [
+              "ory_kratos_session=alice-token; ory_kratos_session=bob-token",
+              "ory_kratos_session=alice-token",
+              "id-alice",
+            ],
+            [
+              "a=1; ory_kratos_session=bob-token; b=2; ory_kratos_session=alice-token",
+              "a=1; ory_kratos_session=bob-token; b=2",
+              "id-bob",
+            ],
+            [
+              "ory_session_x=alice-token; ory_kratos_session=bob-token",
+              "ory_session_x=alice-token; ory_kratos_session=bob-token",
+              "id-alice",
+            ],
+            [
+              "ory_kratos_session=bob-token; ory_session_x=alice-token",
+              "ory_kratos_session=bob-token; ory_session_x=alice-token",
+              "id-bob",
+            ],
           ];
           // A token beside a cookie: the app sees the cookie, so the JWT is the cookie's.
           const both = await raw(
@@ -222,13 +274,13 @@ Deno.test(
           assertEquals(quotedBody.headers.authorization, undefined);
           // Twice: the second round is answered from the cache, which must keep orders apart.
           for (let round = 0; round < 2; round++) {
-            for (const [cookie, expected] of orders) {
+            for (const [cookie, appCookie, expected] of orders) {
               const answer = await raw(
                 echo.port,
                 get("/who", "application/json", `Cookie: ${cookie}\r\n`),
               );
               const body = JSON.parse(answer.slice(answer.indexOf("\r\n\r\n") + 4));
-              assertEquals(body.headers.cookie, cookie, "the app gets the Cookie header as sent");
+              assertEquals(body.headers.cookie, appCookie, `the Cookie the app gets for ${cookie}`);
               const jwt = body.headers.authorization?.replace(/^Bearer /, "");
               assert(jwt, `a JWT for ${cookie}`);
               assertEquals(decodeJwt(jwt).sub, expected, `${cookie} (round ${round + 1})`);

@@ -44,8 +44,17 @@ Deno.test("extractCredentials()", async (t) => {
     const b = extractCredentials(
       new Headers({ cookie: "ory_kratos_session=bob; ory_kratos_session=alice" }),
     );
-    assertEquals(a?.cookie, "ory_kratos_session=alice; ory_kratos_session=bob");
+    // Ory is asked about the first only, and the app gets the header without the second.
+    assertEquals(a?.cookie, "ory_kratos_session=alice");
+    assertEquals(a?.appCookie, "ory_kratos_session=alice");
+    assertEquals(b?.cookie, "ory_kratos_session=bob");
     assertEquals(a?.key === b?.key, false);
+    const mixed = extractCredentials(
+      new Headers({ cookie: "x=1; ory_kratos_session=alice; y=2; ory_kratos_session=bob; z=3" }),
+    );
+    assertEquals(mixed?.appCookie, "x=1; ory_kratos_session=alice; y=2; z=3");
+    const single = extractCredentials(new Headers({ cookie: "x=1; ory_kratos_session=alice" }));
+    assertEquals(single?.appCookie, undefined);
   });
   await t.step("the key is a hash and never contains the secret", () => {
     const c = extractCredentials(new Headers({ "x-session-token": "supersecret" }));
@@ -69,7 +78,7 @@ Deno.test("extractCredentials()", async (t) => {
     for (
       const changed of <Record<string, string>[]> [
         { cookie: "ory_kratos_session=bob" },
-        { cookie: "ory_kratos_session=alice; ory_kratos_session=bob" },
+        { cookie: "ory_kratos_session=bob; ory_kratos_session=alice" },
         { "x-session-token": "alice" },
         { authorization: "Bearer alice" },
       ]

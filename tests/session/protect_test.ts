@@ -66,6 +66,34 @@ Deno.test("compileProtection()", async (t) => {
       assertEquals(p(path), true, path);
     }
   });
+  await t.step("a segment of ;parameters alone is a segment to globs and regexes", () => {
+    const p = compileProtection([
+      "/teams/*/admin",
+      "/api/:v/private",
+      "re:^/orgs/[^/]+/admin",
+      "/u/:id",
+      "/files/*.pdf",
+    ]);
+    for (
+      const path of [
+        "/teams/;/admin",
+        "/teams/;a/admin",
+        "/teams/%3b/admin",
+        "/TEAMS/;/ADMIN",
+        "/teams/;x/admin/",
+        "/api/;/private",
+        "/api/;v1;/private",
+        "/orgs/;/admin",
+        "/u/;",
+        "/u/;x",
+        "/files/;a.pdf",
+      ]
+    ) {
+      assertEquals(p(path), true, path);
+    }
+    // and Tomcat's reading still counts: /teams/a;x/admin is /teams/a/admin there
+    assertEquals(p("/teams/a;x/admin"), true);
+  });
   await t.step("undecodable paths fail closed", () => {
     assertEquals(compileProtection(["/members"])("/%E0%A4%A"), true);
   });

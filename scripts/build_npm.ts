@@ -2,7 +2,7 @@
  * Builds the npm package into `npm/dist/`: the program bundled into one file (`orygate.js`,
  * dependencies inlined), the Node launcher from `npm/bin/`, a generated `package.json` (version
  * from `deno.json`; the per-platform Deno runtime packages pinned to the Deno running this
- * build), and the README and LICENSE.
+ * build), the README for npm users (`npm/README.md`) and the LICENSE.
  *
  * ```sh
  * deno task build:npm                   # into npm/dist
@@ -144,9 +144,9 @@ async function main(argv: readonly string[]): Promise<number> {
   await Deno.copyFile(new URL("npm/bin/orygate.cjs", ROOT), launcher);
   if (Deno.build.os !== "windows") await Deno.chmod(launcher, 0o755);
 
-  const readme = await exists(new URL("README.md", ROOT))
-    ? new URL("README.md", ROOT)
-    : new URL("npm/README.md", ROOT);
+  // The repository's README is for working on orygate (its commands run src/main.ts); npm
+  // users get their own.
+  const readme = new URL("npm/README.md", ROOT);
   await Deno.copyFile(readme, new URL("README.md", out));
   if (await exists(new URL("LICENSE", ROOT))) {
     await Deno.copyFile(new URL("LICENSE", ROOT), new URL("LICENSE", out));

@@ -231,6 +231,15 @@ Deno.test({
         },
       );
 
+      await t.step(
+        "the shipped README is for npm users: npx commands, no src/main.ts",
+        async () => {
+          const readme = await Deno.readTextFile(`${project}/node_modules/orygate/README.md`);
+          assert(!readme.includes("src/main.ts"), "the shipped README runs the sources");
+          assertMatch(readme, /^npx orygate proxy /m);
+        },
+      );
+
       await t.step("npx orygate --version prints deno.json's version", async () => {
         const { stdout } = await run("npx", ["--no", "--", "orygate", "--version"], project);
         assertEquals(stdout.trim(), VERSION);

@@ -1,8 +1,15 @@
-import { bundleArgs, launcherDenoArgs, npmPackageJson } from "../../scripts/build_npm.ts";
+import {
+  bundleArgs,
+  DENO_PLATFORM_PACKAGES,
+  launcherDenoArgs,
+  npmPackageJson,
+} from "../../scripts/build_npm.ts";
 import { PERMISSION_FLAGS } from "../../scripts/_deno_flags.ts";
-import { assert, assertEquals } from "../_support/assert.ts";
+import { assert, assertEquals, assertMatch } from "../_support/assert.ts";
 
 const LAUNCHER = new URL("../../npm/bin/orygate.cjs", import.meta.url);
+const NPM_README = new URL("../../npm/README.md", import.meta.url);
+const MAIN = new URL("../../src/main.ts", import.meta.url);
 
 Deno.test("bundleArgs() bundles src/main.ts for Deno, keeping class names", () => {
   assertEquals(bundleArgs("/out/orygate.js"), [
@@ -51,6 +58,47 @@ Deno.test("npmPackageJson() describes the package from the project's facts", () 
   });
   assertEquals(meta.files, ["bin/orygate.cjs", "orygate.js", "README.md"]);
   assertEquals(meta.orygate, { denoArgs: launcherDenoArgs(["no-legacy-abort"]) });
+});
+
+Deno.test("the npm README is for npm users: npx commands, no source checkout", async (t) => {
+  const readme = await Deno.readTextFile(NPM_README);
+  await t.step("no command runs the sources", () => {
+    assert(!readme.includes("src/main.ts"), "npm/README.md mentions src/main.ts");
+    assert(!/\bdeno (run|task)\b/.test(readme), "npm/README.md has deno run/task commands");
+  });
+  await t.step("it shows npx, and a CI run: background, wait until ready, stop", () => {
+    assertMatch(readme, /^npx orygate proxy http:\/\/localhost:3000 /m);
+    assertMatch(readme, /^npx orygate proxy .* &$/m);
+    assertMatch(readme, /\/\.ory\/jwks\.json/);
+    assertMatch(readme, /^kill "\$ORYGATE_PID"$/m);
+  });
+  await t.step("every flag its npx commands use is one the command has", async () => {
+    const commands = readme.split("\n").filter((line) => line.startsWith("npx orygate "));
+    assert(commands.length >= 5, commands.join("\n"));
+    for (const line of commands) {
+      const words = line.replace(/\s+(#.*|&)$/, "").split(/\s+/).slice(2);
+      const command = words[0] === "--help"
+        ? []
+        : words[1] === "local"
+        ? ["proxy", "local"]
+        : [words[0]];
+      const help = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", MAIN.pathname, ...command, "--help"],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const text = new TextDecoder().decode(help.stdout);
+      assertEquals(help.code, 0, line);
+      for (const flag of words.filter((w) => w.startsWith("--"))) {
+        assert(text.includes(` ${flag}`), `${line}: ${flag} is not in ${command.join(" ")} --help`);
+      }
+    }
+  });
+  await t.step("the platform packages it names are the ones the package depends on", () => {
+    for (const name of readme.match(/@deno\/[a-z0-9-]+/g) ?? []) {
+      assert(DENO_PLATFORM_PACKAGES.includes(name), name);
+    }
+  });
 });
 
 /** The environment without npm's settings (under `npm test`, npm_lifecycle_event is set). */

@@ -24,7 +24,7 @@ export interface RequiredTool {
 
 /** What decides which tools are needed. */
 export interface ToolOptions {
-  /** Ory Kratos is built already (`scripts/kratos/build.sh --cached`): Go and gcc are not needed. */
+  /** Ory Kratos is built already (`scripts/kratos/build.sh --cached`): gcc is not needed. */
   readonly kratosBuilt: boolean;
   /** Where Chromium is; default `$CHROMIUM_PATH`, else `/usr/bin/chromium`. */
   readonly chromium?: string;
@@ -74,21 +74,19 @@ export function requiredTools(options: ToolOptions): RequiredTool[] {
       usedBy: "the release checksum test (tests/scripts/compile_test.ts)",
     },
     { program: "bash", install: apt("bash"), usedBy: "scripts/kratos/build.sh" },
+    {
+      program: "go",
+      install: "Go 1.23 or newer from https://go.dev/dl (Debian 12's golang-go, 1.19, is too old)",
+      usedBy: "the path-protection property test (Go's ServeMux as a judge)" +
+        (options.kratosBuilt ? "" : " and building Ory Kratos once (scripts/kratos/build.sh)"),
+    },
   ];
   if (!options.kratosBuilt) {
-    tools.push(
-      {
-        program: "go",
-        install:
-          "Go 1.23 or newer from https://go.dev/dl (Debian 12's golang-go, 1.19, is too old)",
-        usedBy: "building Ory Kratos once for the end-to-end tests (scripts/kratos/build.sh)",
-      },
-      {
-        program: "gcc",
-        install: apt("gcc"),
-        usedBy: "building Ory Kratos once (its SQLite driver uses cgo)",
-      },
-    );
+    tools.push({
+      program: "gcc",
+      install: apt("gcc"),
+      usedBy: "building Ory Kratos once (its SQLite driver uses cgo)",
+    });
   }
   return tools;
 }

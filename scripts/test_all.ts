@@ -16,7 +16,7 @@ import { closingCount, declaredTests, total } from "./_test_count.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const deno = Deno.execPath();
-const declared = total(await declaredTests(new URL("tests/", `file://${ROOT}`)));
+const declared = total(await declaredTests(new URL("../tests/", import.meta.url)));
 
 /** Runs a command from the project root, echoing its output; returns its exit code and stdout. */
 async function run(

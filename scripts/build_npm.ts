@@ -1,8 +1,8 @@
 /**
  * Builds the npm package into `npm/dist/`: the program bundled into one file (`orygate.js`,
  * dependencies inlined), the Node launcher from `npm/bin/`, a generated `package.json` (version
- * from `deno.json`; the `deno` runtime package pinned to the Deno running this build), and the
- * README and LICENSE.
+ * from `deno.json`; the per-platform Deno runtime packages pinned to the Deno running this
+ * build), the README for npm users (`npm/README.md`) and the LICENSE.
  *
  * ```sh
  * deno task build:npm                   # into npm/dist
@@ -31,6 +31,22 @@ export const BUNDLE_FILE = "orygate.js";
 
 /** The launcher's path inside the package. */
 export const LAUNCHER_FILE = "bin/orygate.cjs";
+
+/**
+ * The packages that hold the Deno runtime, one per platform, as npm's `deno` package lists them
+ * in its optionalDependencies (`npm view deno@2.9.5 optionalDependencies`). orygate depends on
+ * them directly, in the same way: npm installs only the one matching the machine's os, cpu and
+ * libc, and no install script runs (the `deno` package needs its postinstall script, which npm
+ * 11 warns about and is moving to block). The launcher picks the one for this platform.
+ */
+export const DENO_PLATFORM_PACKAGES: readonly string[] = [
+  "@deno/darwin-arm64",
+  "@deno/darwin-x64",
+  "@deno/linux-arm64-glibc",
+  "@deno/linux-x64-glibc",
+  "@deno/win32-arm64",
+  "@deno/win32-x64",
+];
 
 /** The arguments after `deno` that bundle the CLI into `outFile`. */
 export function bundleArgs(outFile: string): string[] {
@@ -69,10 +85,12 @@ export function npmPackageJson(facts: ProjectFacts): Record<string, unknown> {
     bin: { [PACKAGE_NAME]: LAUNCHER_FILE },
     files: [LAUNCHER_FILE, BUNDLE_FILE, "README.md"],
     engines: { node: ">=20" },
-    // The platforms the `deno` package ships a runtime for.
+    // The platforms Deno ships a runtime for.
     os: ["darwin", "linux", "win32"],
     cpu: ["x64", "arm64"],
-    dependencies: { deno: facts.denoVersion },
+    optionalDependencies: Object.fromEntries(
+      DENO_PLATFORM_PACKAGES.map((name) => [name, facts.denoVersion]),
+    ),
     orygate: { denoArgs: launcherDenoArgs(facts.unstable) },
   };
 }
@@ -126,9 +144,9 @@ async function main(argv: readonly string[]): Promise<number> {
   await Deno.copyFile(new URL("npm/bin/orygate.cjs", ROOT), launcher);
   if (Deno.build.os !== "windows") await Deno.chmod(launcher, 0o755);
 
-  const readme = await exists(new URL("README.md", ROOT))
-    ? new URL("README.md", ROOT)
-    : new URL("npm/README.md", ROOT);
+  // The repository's README is for working on orygate (its commands run src/main.ts); npm
+  // users get their own.
+  const readme = new URL("npm/README.md", ROOT);
   await Deno.copyFile(readme, new URL("README.md", out));
   if (await exists(new URL("LICENSE", ROOT))) {
     await Deno.copyFile(new URL("LICENSE", ROOT), new URL("LICENSE", out));
@@ -144,9 +162,7 @@ async function main(argv: readonly string[]): Promise<number> {
   console.log(
     `built ${PACKAGE_NAME}@${facts.version} in ${outDir} (${BUNDLE_FILE}: ${
       (size / 1024).toFixed(0)
-    } KiB, README from ${
-      readme.pathname.slice(ROOT.pathname.length)
-    }; runs on deno@${facts.denoVersion})`,
+    } KiB; runs on Deno ${facts.denoVersion} from @deno/<platform>)`,
   );
   return 0;
 }

@@ -3,8 +3,14 @@
  *
  * @module
  */
-import { runCli } from "./cli/run.ts";
+import { runCli, waitForSignal } from "./cli/run.ts";
+import { STDIN_LIFELINE_ENV, stdinClosed } from "./cli/stdin_lifeline.ts";
 
 if (import.meta.main) {
-  Deno.exit(await runCli(Deno.args));
+  // Under the npm launcher, its ending is a stop too. The flag is not passed on to the programs
+  // orygate runs (browser, certutil).
+  const lifeline = Deno.env.get(STDIN_LIFELINE_ENV) === "1";
+  Deno.env.delete(STDIN_LIFELINE_ENV);
+  const stop = lifeline ? () => Promise.race([waitForSignal(), stdinClosed()]) : undefined;
+  Deno.exit(await runCli(Deno.args, { stop }));
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the Ory Kratos server (SQLite, cgo) from the Go module proxy and caches the binary
 # outside the repository, so a machine builds it once. Prints the binary's path on stdout.
+# With --cached it only says whether that is done: prints the path and exits 0, or exits 1.
 #
 # Kratos's go.mod has `replace` directives, so `go install github.com/ory/kratos@v1.3.1` refuses
 # it. A tiny wrapper module requires Kratos and repeats its non-local replaces; the local
@@ -16,6 +17,7 @@ if [[ -x "$OUT" ]] && "$OUT" version >/dev/null 2>&1; then
   echo "$OUT"
   exit 0
 fi
+[[ "${1:-}" == "--cached" ]] && exit 1
 
 command -v go >/dev/null || { echo "build.sh: the Go toolchain is required to build Kratos" >&2; exit 1; }
 command -v gcc >/dev/null || { echo "build.sh: gcc is required (Kratos's SQLite driver uses cgo)" >&2; exit 1; }

@@ -8,6 +8,7 @@ import { startFakeOry } from "../_support/fake_ory.ts";
 import { startTestApp } from "../_support/test_app.ts";
 import { assert, assertEquals, assertMatch } from "../_support/assert.ts";
 import { launchBrowser } from "../e2e/_journey.ts";
+import { CERTUTIL, requireTool } from "../../scripts/_required_tools.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
@@ -51,6 +52,7 @@ Deno.test("proxy local: HTTPS trusted through the generated CA", opts, async (t)
       assert(err instanceof TypeError, "expected a TLS failure");
     });
     await t.step("the CA was installed into the NSS database and the banner says so", async () => {
+      await requireTool(CERTUTIL);
       const out = await new Deno.Command("certutil", {
         args: ["-L", "-d", `sql:${home}/.pki/nssdb`],
       }).output();

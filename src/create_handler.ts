@@ -13,8 +13,8 @@
 import type { Config } from "./config/config.ts";
 import type { KeySet } from "./jwt/keys.ts";
 import { createProxyHandler, type ProxyHandler } from "./proxy/handler.ts";
-import type { UpstreamClient } from "./proxy/upstream.ts";
-import { createLogger, type Logger } from "./server/logger.ts";
+import type { UpstreamClient } from "./http1/upstream.ts";
+import { createLogger, type Logger } from "./log/logger.ts";
 import { createSessionFeatures } from "./session/features.ts";
 
 /** Effects for {@linkcode createOrygateHandler}; all optional. */

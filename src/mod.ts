@@ -40,8 +40,8 @@ export {
 } from "./proxy/handler.ts";
 export { parseConfig, type ParseInput, type RawOptions } from "./config/parse.ts";
 export type { Config, CorsConfig, JwtConfig, LogLevel, Mode, TlsConfig } from "./config/config.ts";
-export type { UpstreamClient, UpstreamRequest, UpstreamResponse } from "./proxy/upstream.ts";
-export type { Logger } from "./server/logger.ts";
+export type { UpstreamClient, UpstreamRequest, UpstreamResponse } from "./http1/upstream.ts";
+export type { Logger } from "./log/logger.ts";
 export {
   ConfigError,
   type ErrorCode,

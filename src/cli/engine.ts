@@ -11,8 +11,8 @@
 import type { Config } from "../config/config.ts";
 import { createOrygateHandler } from "../create_handler.ts";
 import { openBrowser } from "../runtime/open_browser.ts";
-import { listen } from "../server/listen.ts";
-import type { Logger } from "../server/logger.ts";
+import { listen } from "./listen.ts";
+import type { Logger } from "../log/logger.ts";
 import { VERSION } from "../version.ts";
 import { type BannerDetails, readyBanner } from "./banner.ts";
 import { checkOryAnswers } from "./ory_check.ts";

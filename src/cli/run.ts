@@ -11,7 +11,7 @@
 import { Command, CommanderError, Option } from "commander";
 import { parseConfig, type ParseInput, type RawOptions } from "../config/parse.ts";
 import { ConfigError } from "../errors.ts";
-import { createLogger } from "../server/logger.ts";
+import { createLogger } from "../log/logger.ts";
 import { VERSION } from "../version.ts";
 import { runEngine } from "./engine.ts";
 import { oryUrlConflict } from "./notices.ts";

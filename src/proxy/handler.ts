@@ -21,20 +21,22 @@ import { createBodyRewriter } from "../rewrite/body.ts";
 import { createCorsPolicy } from "../rewrite/cors.ts";
 import type { LocationRewrite } from "../rewrite/location.ts";
 import { urlMapping } from "../rewrite/url_map.ts";
-import { createLogger, type Logger } from "../server/logger.ts";
+import { createLogger, type Logger } from "../log/logger.ts";
 import { DECODABLE_ENCODINGS } from "./decode_body.ts";
 import { neutralisesHsts } from "./hsts.ts";
 import { modifyResponse } from "./modify_response.ts";
-import { createH1Client } from "./h1_client.ts";
+import { createH1Client } from "../http1/client.ts";
 import {
+  type ClientInfo,
   fromResponse,
   type ProxyRequest,
   type ProxyResult,
   textResult,
   toResponse,
-} from "./message.ts";
+} from "../http1/message.ts";
+export type { ClientInfo };
 import { canonicalTarget, splitUrl } from "./request_target.ts";
-import type { UpstreamClient } from "./upstream.ts";
+import type { UpstreamClient } from "../http1/upstream.ts";
 import { buildUpstreamHeaders } from "./upstream_headers.ts";
 import { bridgeWebSocket, isWebSocketUpgrade } from "./websocket.ts";
 
@@ -66,7 +68,7 @@ export interface ObservedResponse {
 
 /** Injected effects and extensions. */
 export interface ProxyHandlerDeps {
-  /** Sends requests upstream. Default: the pooled HTTP/1.1 client (`h1_client.ts`). */
+  /** Sends requests upstream. Default: the pooled HTTP/1.1 client (`http1/client.ts`). */
   readonly client?: UpstreamClient;
   readonly logger?: Logger;
   /** Session → JWT and path protection for application requests. */
@@ -81,17 +83,6 @@ export interface ProxyHandlerDeps {
     req: ProxyRequest,
     path: string,
   ) => ((res: ObservedResponse) => void | Promise<void>) | undefined;
-}
-
-/** Connection facts from the server (`Deno.serve` hands its handlers the first one). */
-export interface ClientInfo {
-  readonly remoteAddr?: { readonly hostname?: string };
-  /**
-   * The server can join an upgraded upstream connection with the client's socket: WebSocket
-   * upgrades are then passed through as bytes (a {@linkcode ProxyResult} with `upgraded`).
-   * Without it they are bridged message by message with `Deno.upgradeWebSocket`.
-   */
-  readonly joinsUpgrades?: boolean;
 }
 
 /** The engine: answers a request; can release its pooled connections. */

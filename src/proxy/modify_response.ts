@@ -13,8 +13,8 @@ import { rewriteSetCookie, type SetCookieRewrite } from "../rewrite/set_cookie.t
 import { isRewritableType } from "../rewrite/body.ts";
 import { canDecode, readDecodedText } from "./decode_body.ts";
 import { removeHopByHop } from "./hop_by_hop.ts";
-import type { ProxyResult } from "./message.ts";
-import type { UpstreamResponse } from "./upstream.ts";
+import type { ProxyResult } from "../http1/message.ts";
+import type { UpstreamResponse } from "../http1/upstream.ts";
 
 /** How to modify one response. */
 export interface ModifyResponseOptions {

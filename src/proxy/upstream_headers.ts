@@ -28,7 +28,7 @@
  * h.has("ory-base-url-rewrite"); // false
  * ```
  */
-import { FieldList } from "./field_list.ts";
+import { FieldList } from "../http1/field_list.ts";
 import { connectionListed, HOP_BY_HOP_HEADERS } from "./hop_by_hop.ts";
 import { ORY_CONTROL_HEADERS } from "./ory_headers.ts";
 

@@ -1,6 +1,6 @@
 import { parseConfig } from "../../src/config/parse.ts";
 import { createProxyEngine } from "../../src/proxy/handler.ts";
-import type { UpstreamRequest } from "../../src/proxy/upstream.ts";
+import type { UpstreamRequest } from "../../src/http1/upstream.ts";
 import { assert } from "../_support/assert.ts";
 
 Deno.test("engine: an Upgrade request with a body goes upstream as a plain request", async () => {

@@ -107,8 +107,13 @@ Deno.test("without certutil on PATH, trust_store_test.ts loads and fails one tes
     const module = "tests/tls/trust_store_test.ts";
     const { code, out } = await denoTest([module], { env: { PATH: bin } });
     const declared = countDeclaredTests(await Deno.readTextFile(new URL(module, ROOT)));
-    assertEquals(declared, 9);
-    assertEquals(closingCount(declared, out, code), { passed: 8, failed: 1, notes: [] });
+    // Every test but the one that needs certutil runs and passes.
+    assert(declared >= 2, `${module} declares ${declared} tests`);
+    assertEquals(closingCount(declared, out, code), {
+      passed: declared - 1,
+      failed: 1,
+      notes: [],
+    });
     assertMatch(
       out,
       /error: Error: certutil is not installed \(Debian: apt-get install libnss3-tools\)/,

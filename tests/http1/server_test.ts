@@ -1,5 +1,5 @@
-import { type H1Handler, type H1Server, serveH1 } from "../../src/server/h1_server.ts";
-import type { ProxyResult } from "../../src/proxy/message.ts";
+import { type H1Handler, type H1Server, serveH1 } from "../../src/http1/server.ts";
+import type { ProxyResult } from "../../src/http1/message.ts";
 import { assert } from "../_support/assert.ts";
 import { rawRequest } from "../_support/raw_http.ts";
 

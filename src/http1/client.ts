@@ -21,7 +21,7 @@
  *
  * @example
  * ```ts
- * import { createH1Client } from "./h1_client.ts";
+ * import { createH1Client } from "./client.ts";
  * const server = Deno.serve({ port: 0, onListen() {} }, () => new Response("hi"));
  * const client = createH1Client();
  * const res = await client({
@@ -59,7 +59,7 @@ import {
   SP,
   takeLength,
   writeAll,
-} from "./h1_syntax.ts";
+} from "./syntax.ts";
 
 /** Pool and TLS settings for {@linkcode createH1Client}. */
 export interface H1ClientOptions {
@@ -82,7 +82,7 @@ export interface H1Client extends UpstreamClient {
  *
  * @example
  * ```ts
- * import { createH1Client } from "./h1_client.ts";
+ * import { createH1Client } from "./client.ts";
  * const client = createH1Client({ maxIdlePerOrigin: 32, idleTimeoutMs: 10_000 });
  * client.close();
  * ```

@@ -22,7 +22,7 @@
  *
  * @example
  * ```ts
- * import { serveH1 } from "./h1_server.ts";
+ * import { serveH1 } from "./server.ts";
  * const server = serveH1({ hostname: "127.0.0.1", port: 0 }, (req) =>
  *   Promise.resolve({
  *     status: 200,
@@ -37,9 +37,8 @@
  *
  * @module
  */
-import type { ClientInfo } from "../proxy/handler.ts";
-import type { ProxyRequest, ProxyResult, UpgradedConnection } from "../proxy/message.ts";
-import { directPipe, registerDirectPipe } from "../proxy/direct_pipe.ts";
+import type { ClientInfo, ProxyRequest, ProxyResult, UpgradedConnection } from "./message.ts";
+import { directPipe, registerDirectPipe } from "./direct_pipe.ts";
 import {
   checkHeadBytes,
   ChunkedDecoder,
@@ -56,7 +55,7 @@ import {
   takeLength,
   TooManyFields,
   writeAll,
-} from "../proxy/h1_syntax.ts";
+} from "./syntax.ts";
 
 /** Largest request head accepted (request line and all header lines), in bytes. */
 export const MAX_HEAD_BYTES = 48 * 1024;

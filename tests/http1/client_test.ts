@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { UpstreamError } from "../../src/errors.ts";
-import { createH1Client, type H1Client } from "../../src/proxy/h1_client.ts";
-import { directPipe } from "../../src/proxy/direct_pipe.ts";
-import type { UpstreamRequest, UpstreamResponse } from "../../src/proxy/upstream.ts";
+import { createH1Client, type H1Client } from "../../src/http1/client.ts";
+import { directPipe } from "../../src/http1/direct_pipe.ts";
+import type { UpstreamRequest, UpstreamResponse } from "../../src/http1/upstream.ts";
 import { issueLeafCertificate } from "../../src/tls/leaf_cert.ts";
 import { loadOrCreateLocalCa } from "../../src/tls/local_ca.ts";
 

@@ -1,5 +1,5 @@
 /**
- * Starts orygate's HTTP/1.1 server (`h1_server.ts`) for the engine and maps start-up failures
+ * Starts orygate's HTTP/1.1 server (`http1/server.ts`) for the engine and maps start-up failures
  * (port in use, no permission) to {@linkcode ConfigError}s the user can act on.
  *
  * @example
@@ -10,9 +10,9 @@
  * ```
  */
 import { ConfigError } from "../errors.ts";
-import { type H1Handler, type H1Server, serveH1 } from "./h1_server.ts";
-import { listenHttps } from "./https_listener.ts";
-import type { Logger } from "./logger.ts";
+import { type H1Handler, type H1Server, serveH1 } from "../http1/server.ts";
+import { listenHttps } from "../http1/https_listener.ts";
+import type { Logger } from "../log/logger.ts";
 
 /** A running server. */
 export interface RunningServer {

@@ -3,7 +3,7 @@
  *
  * A web `Request` is already a {@linkcode ProxyRequest} (the fields are a subset of its own),
  * so `Deno.serve` and embedding programs pass theirs straight in. orygate's HTTP/1.1 server
- * (`server/h1_server.ts`) builds plain objects instead: constructing a `Request` and a
+ * (`http1/server.ts`) builds plain objects instead: constructing a `Request` and a
  * `Response` for every proxied request cost more than the rest of the proxying together.
  * A {@linkcode ProxyResult} carries a small body as bytes, so it can go onto the socket with
  * its head in one write.
@@ -75,4 +75,15 @@ export function textResult(status: number, body: string, headers: HeadersInit = 
   h.set("content-type", "text/plain; charset=utf-8");
   h.set("cache-control", "no-store");
   return { status, statusText: "", headers: h, body: new TextEncoder().encode(body) };
+}
+
+/** Connection facts from the server (`Deno.serve` hands its handlers the first one). */
+export interface ClientInfo {
+  readonly remoteAddr?: { readonly hostname?: string };
+  /**
+   * The server can join an upgraded upstream connection with the client's socket: WebSocket
+   * upgrades are then passed through as bytes (a {@linkcode ProxyResult} with `upgraded`).
+   * Without it they are bridged message by message with `Deno.upgradeWebSocket`.
+   */
+  readonly joinsUpgrades?: boolean;
 }

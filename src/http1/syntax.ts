@@ -1,11 +1,11 @@
 /**
- * HTTP/1.1 syntax shared by orygate's client (`h1_client.ts`) and server
- * (`server/h1_server.ts`): character classes, number parsing, and the chunked-coding decoder
+ * HTTP/1.1 syntax shared by orygate's client (`client.ts`) and server
+ * (`server.ts`): character classes, number parsing, and the chunked-coding decoder
  * (RFC 9112 §7.1). Both sides frame strictly: what does not parse is an error, never guessed.
  *
  * @example
  * ```ts
- * import { ChunkedDecoder } from "./h1_syntax.ts";
+ * import { ChunkedDecoder } from "./syntax.ts";
  * const bytes = new TextEncoder().encode("5\r\nhello\r\n0\r\n\r\n");
  * const decoder = new ChunkedDecoder();
  * const ranges: number[] = [];

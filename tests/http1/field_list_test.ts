@@ -1,4 +1,4 @@
-import { FieldList } from "../../src/proxy/field_list.ts";
+import { FieldList } from "../../src/http1/field_list.ts";
 import { assert } from "../_support/assert.ts";
 
 Deno.test("FieldList behaves as Headers does for what orygate uses", async (t) => {

@@ -1,4 +1,4 @@
-import { plainHttpAnswer } from "../../src/server/plain_http_answer.ts";
+import { plainHttpAnswer } from "../../src/http1/plain_http_answer.ts";
 import { assertEquals } from "../_support/assert.ts";
 
 const ORIGIN = "https://localhost:4000";

@@ -2,7 +2,7 @@
  * listenHttps(): TLS clients get a TLS connection (with their own address), plain HTTP gets an
  * answer it can act on, and nothing lingers after close().
  */
-import { listenHttps } from "../../src/server/https_listener.ts";
+import { listenHttps } from "../../src/http1/https_listener.ts";
 import { prepareLocalTls } from "../../src/tls/local_tls.ts";
 import { assert, assertEquals, assertMatch, assertThrows } from "../_support/assert.ts";
 import { rawRequest } from "../_support/raw_http.ts";
@@ -75,7 +75,7 @@ Deno.test("listenHttps() passes half-closes through: a server may answer, then r
     const server = await accepted;
     const buf = new Uint8Array(64);
     await server.read(buf);
-    // An early answer, then the server's half-close (h1_server lingers like this after a 401).
+    // An early answer, then the server's half-close (the server lingers like this after a 401).
     await server.write(enc.encode("401"));
     await server.closeWrite();
     assertEquals(await readAll(client), "401");

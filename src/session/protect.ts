@@ -109,6 +109,8 @@ export function normalisePath(pathname: string): string[] | undefined {
   } catch {
     return undefined;
   }
+  // Control characters decoded: URL parsing would drop some; the target decision refuses them.
+  // deno-lint-ignore no-control-regex
   if (/[\0-\x1f\x7f]/.test(decoded)) return undefined;
   const whole: string[] = [];
   const stripped: string[] = [];

@@ -43,6 +43,7 @@
 import { UpstreamError } from "../errors.ts";
 import type { UpstreamClient, UpstreamRequest, UpstreamResponse } from "./upstream.ts";
 import { directPipe, registerDirectPipe } from "./direct_pipe.ts";
+import { BufferFull, ReadBuffer } from "./read_buffer.ts";
 import {
   checkHeadBytes,
   ChunkedDecoder,
@@ -105,13 +106,6 @@ const MAX_HEAD_BYTES = READ_BUFFER_BYTES;
  * SSE streams then hold 16 KiB each, a download still reads 32 KiB at a time.
  */
 const INITIAL_READ_BUFFER_BYTES = 16 * 1024;
-/**
- * Most bytes one read asks for. Each read becomes one body chunk; smaller chunks mean less
- * garbage waiting for the collector (peak memory on large downloads), larger ones fewer reads.
- */
-const MAX_READ_BYTES = 32 * 1024;
-/** Compact the read buffer when less than this is free at its end. */
-const MIN_READ_SPACE = 8 * 1024;
 /** Per-connection buffer the request head (and small chunk frames) is encoded into. */
 const WRITE_BUFFER_BYTES = 4 * 1024;
 /** Granularity of response-head deadlines. */
@@ -279,62 +273,30 @@ class Pool {
 }
 
 /** One upstream connection with its read buffer (`buf[start..end)` is read but unparsed). */
-class Connection {
-  buf = new Uint8Array(INITIAL_READ_BUFFER_BYTES);
+class Connection extends ReadBuffer {
   readonly wbuf = new Uint8Array(WRITE_BUFFER_BYTES);
-  /** The last read filled all the space it was given: grow before the next. */
-  #full = false;
-  start = 0;
-  end = 0;
   /** Bytes of a partial response head already scanned for its end. */
   scanned = 0;
-  /** A read issued while idle, taken over by the next exchange. */
-  pending: Promise<number | null> | undefined;
   idle = false;
   idleSince = 0;
   closed = false;
   /** Why the connection was closed, when it was closed because of a failure. */
   error: unknown;
 
-  constructor(readonly conn: Deno.Conn, readonly pool: Pool) {}
-
-  /** Reads more bytes into the buffer; resolves to how many, or null at the end of input. */
-  async fill(): Promise<number | null> {
-    let read = this.pending;
-    if (read !== undefined) {
-      this.pending = undefined;
-    } else {
-      if (this.start === this.end) {
-        this.start = this.end = 0;
-      } else if (this.buf.length - this.end < MIN_READ_SPACE && this.start > 0) {
-        this.buf.copyWithin(0, this.start, this.end);
-        this.end -= this.start;
-        this.start = 0;
-      }
-      if (
-        (this.end === this.buf.length || (this.#full && this.start === this.end)) &&
-        this.buf.length < READ_BUFFER_BYTES
-      ) {
-        const bigger = new Uint8Array(this.buf.length * 2);
-        bigger.set(this.buf.subarray(this.start, this.end));
-        this.end -= this.start;
-        this.start = 0;
-        this.buf = bigger;
-      }
-      if (this.end === this.buf.length) throw new Violation("sent more than the read buffer holds");
-      const stop = this.end + MAX_READ_BYTES;
-      const space = this.buf.subarray(this.end, stop < this.buf.length ? stop : this.buf.length);
-      read = this.conn.read(space);
-      const n = await read;
-      this.#full = n === space.byteLength;
-      return this.#took(n);
-    }
-    return this.#took(await read);
+  constructor(conn: Deno.Conn, readonly pool: Pool) {
+    super(conn, { initialBytes: INITIAL_READ_BUFFER_BYTES, maxBytes: READ_BUFFER_BYTES });
   }
 
-  #took(n: number | null): number | null {
+  /** Reads more bytes into the buffer; resolves to how many, or null at the end of input. */
+  override async fill(): Promise<number | null> {
+    let n: number | null;
+    try {
+      n = await super.fill();
+    } catch (err) {
+      if (err instanceof BufferFull) throw new Violation("sent more than the read buffer holds");
+      throw err;
+    }
     if (this.closed) throw this.error ?? new Deno.errors.Interrupted("connection closed");
-    if (n !== null) this.end += n;
     return n;
   }
 
@@ -345,9 +307,7 @@ class Connection {
   /** Keeps a read pending while idle: any answer (data or end) means the connection is done. */
   watch(): void {
     this.start = this.end = this.scanned = 0;
-    const read = this.conn.read(this.buf);
-    this.pending = read;
-    read.then(this.#onIdleRead, this.#onIdleRead);
+    this.readAhead().then(this.#onIdleRead, this.#onIdleRead);
   }
 
   readonly #onIdleRead = (): void => {

@@ -38,6 +38,7 @@
  * @module
  */
 import type { ClientInfo, ProxyRequest, ProxyResult, UpgradedConnection } from "./message.ts";
+import { BufferFull, ReadBuffer } from "./read_buffer.ts";
 import { directPipe, registerDirectPipe } from "./direct_pipe.ts";
 import {
   checkHeadBytes,
@@ -63,8 +64,6 @@ export const MAX_HEAD_BYTES = 48 * 1024;
 const MAX_HEADER_LINES = 200;
 /** First read buffer per connection; it grows up to {@linkcode MAX_HEAD_BYTES} for big heads. */
 const INITIAL_BUFFER_BYTES = 8 * 1024;
-/** Most bytes one request-body read asks for. */
-const BODY_READ_BYTES = 32 * 1024;
 /** Largest the buffer grows to for a fast request body. */
 const MAX_BODY_BUFFER_BYTES = 64 * 1024;
 /** Response bodies up to this size go out in the same write as the head. */
@@ -246,10 +245,7 @@ interface Head {
 }
 
 /** One client connection and its read buffer (`buf[start..end)` is read but unparsed). */
-class Connection {
-  buf = new Uint8Array(INITIAL_BUFFER_BYTES);
-  start = 0;
-  end = 0;
+class Connection extends ReadBuffer {
   /** When the current read (head or body) times out (0: none). */
   deadline = 0;
   /** When the current response write times out (0: none); separate, as both can be under way. */
@@ -257,10 +253,6 @@ class Connection {
   closed = false;
   /** Waiting for a new request with nothing of it read yet. */
   idle = true;
-  /** The last request-body read filled all its room. */
-  #bodyFull = false;
-  /** The read kept pending while a request is handled, to notice the client leaving. */
-  #pending: Promise<number | null> | undefined;
   /** The last Host header found valid on this connection (clients repeat it). */
   #validHost: string | undefined;
   /** Reused for small responses (see #encode); allocated with the first one. */
@@ -270,7 +262,8 @@ class Connection {
   readonly info: ClientInfo;
   readonly scheme: string;
 
-  constructor(readonly server: Server, readonly conn: Deno.Conn) {
+  constructor(readonly server: Server, conn: Deno.Conn) {
+    super(conn, { initialBytes: INITIAL_BUFFER_BYTES, maxBytes: MAX_BODY_BUFFER_BYTES });
     if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
     const addr = conn.remoteAddr as Deno.NetAddr;
     this.info = { remoteAddr: { hostname: addr.hostname }, joinsUpgrades: true };
@@ -307,39 +300,6 @@ class Connection {
       if (!this.closed && !isDisconnect(err)) this.server.options.onError?.(err);
     } finally {
       this.close();
-    }
-  }
-
-  /** Reads into the buffer; resolves to the bytes read, or null at the end of input. */
-  async #fill(): Promise<number | null> {
-    let read = this.#pending;
-    if (read !== undefined) {
-      this.#pending = undefined;
-    } else {
-      this.#makeRoom();
-      read = this.conn.read(this.buf.subarray(this.end));
-    }
-    const n = await read;
-    if (n !== null) this.end += n;
-    return n;
-  }
-
-  /** Compacts the buffer, and grows it when a head needs more room (up to the limit). */
-  #makeRoom(): void {
-    if (this.start === this.end) {
-      this.start = this.end = 0;
-    } else if (this.start > 0 && this.end === this.buf.length) {
-      this.buf.copyWithin(0, this.start, this.end);
-      this.end -= this.start;
-      this.start = 0;
-    }
-    if (this.end === this.buf.length) {
-      if (this.buf.length >= MAX_HEAD_BYTES) {
-        throw new BadRequest(431, "the request head is too large");
-      }
-      const bigger = new Uint8Array(Math.min(this.buf.length * 4, MAX_HEAD_BYTES));
-      bigger.set(this.buf.subarray(0, this.end));
-      this.buf = bigger;
     }
   }
 
@@ -427,8 +387,8 @@ class Connection {
     }
     this.deadline = Date.now() + LINGER_MS;
     try {
-      const pending = this.#pending;
-      this.#pending = undefined;
+      const pending = this.pending;
+      this.pending = undefined;
       if (pending !== undefined && await pending === null) return;
       const sink = new Uint8Array(MAX_BODY_BUFFER_BYTES);
       while (!this.closed && await this.conn.read(sink) !== null) {
@@ -441,55 +401,31 @@ class Connection {
     }
   }
 
-  /** Reads request-body bytes into the buffer (no extra copy); null at the end of input. */
+  /**
+   * Reads request-body bytes into the buffer (no extra copy); null at the end of input. The
+   * buffer grows to 64 KiB for a fast upload; a chunk-size or trailer line filling all of it
+   * is a framing error.
+   */
   async fillBody(): Promise<number | null> {
-    // A read kept pending by #watch (the body of a pipelined request arrives after the
-    // previous answer) lands at `end`: take it over, and move nothing until it has.
-    const pending = this.#pending;
-    if (pending !== undefined) {
-      this.#pending = undefined;
-      const n = await pending;
-      if (n !== null) this.end += n;
-      return n;
-    }
-    if (this.start === this.end) {
-      this.start = this.end = 0;
-      // A read that filled all its room means a fast upload: read more at a time.
-      if (this.#bodyFull && this.buf.length < MAX_BODY_BUFFER_BYTES) {
-        this.buf = new Uint8Array(this.buf.length * 2);
-      }
-    } else if (this.start > 0) {
-      this.buf.copyWithin(0, this.start, this.end);
-      this.end -= this.start;
-      this.start = 0;
-    }
-    if (this.end === this.buf.length) {
-      // Full of one unfinished chunk-size or trailer line. Never read into no room: a
-      // zero-length read resolves at once, and the loop around it would spin forever.
-      if (this.buf.length >= MAX_BODY_BUFFER_BYTES) {
+    try {
+      return await this.fill();
+    } catch (err) {
+      if (err instanceof BufferFull) {
         throw new FramingError("a chunk-size or trailer line longer than 64 KiB");
       }
-      const bigger = new Uint8Array(this.buf.length * 2);
-      bigger.set(this.buf.subarray(0, this.end));
-      this.buf = bigger;
+      throw err;
     }
-    const room = Math.min(this.buf.length - this.end, BODY_READ_BYTES);
-    const n = await this.conn.read(this.buf.subarray(this.end, this.end + room));
-    this.#bodyFull = n === room;
-    if (n !== null) this.end += n;
-    return n;
   }
 
   /** Keeps a read pending (see {@linkcode #next}); its bytes stay for the next request. */
   watch(): void {
-    if (this.#pending !== undefined || this.closed) return;
+    if (this.pending !== undefined || this.closed) return;
+    let read: Promise<number | null>;
     try {
-      this.#makeRoom();
+      read = this.readAhead();
     } catch {
       return; // a full buffer: the next head read refuses it
     }
-    const read = this.conn.read(this.buf.subarray(this.end));
-    this.#pending = read;
     read.then((n) => {
       if (n === null) this.#abort?.abort(new DOMException("The client went away", "AbortError"));
     }, (err) => this.#abort?.abort(err));
@@ -528,7 +464,13 @@ class Connection {
           }
         }
         const before = this.start;
-        const n = await this.#fill();
+        let n: number | null;
+        try {
+          n = await this.fill(MAX_HEAD_BYTES);
+        } catch (err) {
+          if (err instanceof BufferFull) throw new BadRequest(431, "the request head is too large");
+          throw err;
+        }
         if (this.closed) return undefined;
         if (n === null) {
           if (this.start === this.end) return undefined;
@@ -746,8 +688,8 @@ class Connection {
       active?.();
       const toClient = relay(up, this.conn, active);
       const toUpstream = (async () => {
-        const pending = this.#pending;
-        this.#pending = undefined;
+        const pending = this.pending;
+        this.pending = undefined;
         if (pending !== undefined) {
           const n = await pending;
           if (n === null) return;

@@ -1,0 +1,114 @@
+/**
+ * One connection's read buffer, for the server (request heads and bodies) and the client
+ * (response heads and bodies) alike: `buf[start..end)` holds bytes read and not yet consumed.
+ * Reads land in the buffer itself (no copy); consumed bytes are dropped by compaction, and the
+ * buffer doubles, up to a limit, when it is full or when a read filled all the room it was
+ * given (a fast sender: read more at a time). Measured when this was two copies: a 16 KiB
+ * start that grows to 64 KiB only under a fast body kept a 1 GiB transfer at 70 MiB RSS and
+ * idle connections small.
+ *
+ * A read can be issued ahead ({@linkcode ReadBuffer.readAhead}) to notice the peer leaving
+ * while nothing is expected; the next {@linkcode ReadBuffer.fill} takes it over, so its bytes
+ * are never lost.
+ *
+ * @example
+ * ```ts ignore
+ * const rb = new ReadBuffer(conn, { initialBytes: 8192, maxBytes: 65536 });
+ * while (rb.end - rb.start < 4) {
+ *   if (await rb.fill() === null) throw new Error("closed");
+ * }
+ * ```
+ */
+
+/** No room left at the buffer's limit: an unfinished head or line longer than it. */
+export class BufferFull extends Error {}
+
+/** Sizes of a {@linkcode ReadBuffer}. */
+export interface ReadBufferSizes {
+  /** The first buffer (grown on demand). */
+  readonly initialBytes: number;
+  /** The most the buffer grows to; {@linkcode ReadBuffer.fill} may be given a lower one. */
+  readonly maxBytes: number;
+}
+
+/**
+ * Most bytes one read asks for. Each read of a streamed body becomes one chunk: smaller chunks
+ * mean less garbage waiting for the collector (peak memory on large downloads), larger ones
+ * fewer reads.
+ */
+const MAX_READ_BYTES = 32 * 1024;
+/** Consumed bytes are dropped (the rest moved to the front) when less room than this is left. */
+const MIN_ROOM_BYTES = 8 * 1024;
+
+/** A connection and its read buffer. */
+export class ReadBuffer {
+  buf: Uint8Array;
+  start = 0;
+  end = 0;
+  /** A read issued ahead ({@linkcode readAhead}), landing at `end`. */
+  pending: Promise<number | null> | undefined;
+  /** The last read filled all the room it was given. */
+  #full = false;
+  readonly #maxBytes: number;
+
+  constructor(readonly conn: Deno.Conn, sizes: ReadBufferSizes) {
+    this.buf = new Uint8Array(sizes.initialBytes);
+    this.#maxBytes = sizes.maxBytes;
+  }
+
+  /**
+   * Reads more bytes into the buffer: how many, or null at the end of input. A read issued
+   * ahead is taken over first. Throws {@linkcode BufferFull} when the unconsumed bytes fill
+   * `limit` bytes (never a read into no room: it would resolve at once, forever).
+   */
+  async fill(limit = this.#maxBytes): Promise<number | null> {
+    const pending = this.pending;
+    if (pending !== undefined) {
+      // Move nothing until it has landed: it writes at the `end` it was issued at.
+      this.pending = undefined;
+      const n = await pending;
+      if (n !== null) this.end += n;
+      return n;
+    }
+    this.makeRoom(limit);
+    const stop = this.end + MAX_READ_BYTES < this.buf.length
+      ? this.end + MAX_READ_BYTES
+      : this.buf.length;
+    const n = await this.conn.read(this.buf.subarray(this.end, stop));
+    this.#full = n === stop - this.end;
+    if (n !== null) this.end += n;
+    return n;
+  }
+
+  /** Issues a read now, into all the free room, kept for the next {@linkcode fill}. */
+  readAhead(): Promise<number | null> {
+    this.makeRoom();
+    const read = this.conn.read(this.buf.subarray(this.end));
+    this.pending = read;
+    return read;
+  }
+
+  /** Drops consumed bytes and grows when needed; throws {@linkcode BufferFull} at `limit`. */
+  makeRoom(limit = this.#maxBytes): void {
+    const buf = this.buf;
+    if (this.start === this.end) {
+      this.start = this.end = 0;
+    } else if (this.start > 0 && buf.length - this.end < MIN_ROOM_BYTES) {
+      buf.copyWithin(0, this.start, this.end);
+      this.end -= this.start;
+      this.start = 0;
+    }
+    const noRoom = this.end === buf.length;
+    if (!noRoom && !(this.#full && this.end === 0)) return;
+    if (buf.length >= limit) {
+      if (noRoom) throw new BufferFull(`more than ${limit} bytes of one unfinished part`);
+      return;
+    }
+    const bigger = new Uint8Array(Math.min(buf.length * 2, limit));
+    bigger.set(buf.subarray(this.start, this.end));
+    this.end -= this.start;
+    this.start = 0;
+    this.buf = bigger;
+    this.#full = false;
+  }
+}

@@ -42,23 +42,22 @@
  */
 import { UpstreamError } from "../errors.ts";
 import type { UpstreamClient, UpstreamRequest, UpstreamResponse } from "./upstream.ts";
+import { BodyFramer, type Framing } from "./body_framer.ts";
 import { directPipe, registerDirectPipe } from "./direct_pipe.ts";
+import { FramedBody } from "./framed_body.ts";
 import { BufferFull, ReadBuffer } from "./read_buffer.ts";
 import {
   checkHeadBytes,
-  ChunkedDecoder,
   CR,
   encodeHead,
   type Fields,
   findLF,
   FramingError,
-  gather,
   latin1,
   LF,
   parseDecimal,
   parseFields,
   SP,
-  takeLength,
   writeAll,
 } from "./syntax.ts";
 
@@ -131,13 +130,6 @@ const STOP = new Error("stop sending the request body");
 
 /** A connection failed before any response byte: worth one retry if it was a pooled one. */
 class StaleConnection extends Error {}
-
-const enum BodyMode {
-  None,
-  Length,
-  Chunked,
-  Close,
-}
 
 /** Settings and shared machinery of one client. */
 class ClientState {
@@ -589,19 +581,19 @@ class Exchange implements EventListenerObject {
     this.#state.deadlines.remove(this);
 
     const status = head.status;
-    let mode: BodyMode;
-    if (req.method === "HEAD" || status === 204 || status === 304) mode = BodyMode.None;
-    else if (head.chunked) mode = BodyMode.Chunked;
-    else if (head.contentLength >= 0) {
-      mode = head.contentLength === 0 ? BodyMode.None : BodyMode.Length;
-    } else mode = BodyMode.Close;
-    this.#reusable = head.keepAlive && mode !== BodyMode.Close && req.upgrade === undefined;
+    // RFC 9112 §6.3: no body for HEAD, 204, 304; then chunked, a length, or until close.
+    let framing: Framing | undefined;
+    if (req.method === "HEAD" || status === 204 || status === 304) framing = undefined;
+    else if (head.chunked) framing = { kind: "chunked", strict: false };
+    else if (head.contentLength > 0) framing = { kind: "length", length: head.contentLength };
+    else if (head.contentLength < 0) framing = { kind: "close" };
+    this.#reusable = head.keepAlive && framing?.kind !== "close" && req.upgrade === undefined;
 
     let body: Uint8Array<ArrayBuffer> | ReadableStream<Uint8Array> | null = null;
-    if (mode !== BodyMode.None) {
-      const source = new BodySource(this, c, mode, head.contentLength);
+    if (framing !== undefined) {
+      const source = new BodySource(this, c, framing);
       // A body already read with the head (small responses) needs no more of the connection.
-      const first = source.drain();
+      const first = source.takeCopy();
       if (source.done) {
         body = first ?? new Uint8Array(0);
       } else {
@@ -835,151 +827,35 @@ class Exchange implements EventListenerObject {
   }
 }
 
-/** Pulls a response body off its connection, undoing the framing. */
-class BodySource implements UnderlyingDefaultSource<Uint8Array> {
-  /** Bytes decoded before the stream existed. */
-  first: Uint8Array<ArrayBuffer> | undefined;
-  done = false;
-  #controller: ReadableStreamDefaultController<Uint8Array> | undefined;
-  #finished = false;
-  /** Why the body was cancelled or aborted. */
-  #reason: unknown;
-  #remaining: number;
-  #chunked = new ChunkedDecoder();
-  /** Reused list of [start, end) data ranges found by one chunked drain. */
-  #ranges: number[] = [];
-
-  constructor(
-    readonly exchange: Exchange,
-    readonly c: Connection,
-    readonly mode: BodyMode,
-    length: number,
-  ) {
-    this.#remaining = length;
+/** A response body off its connection: a stream, or the direct pipe. */
+class BodySource extends FramedBody {
+  constructor(readonly exchange: Exchange, readonly c: Connection, framing: Framing) {
+    super(c, new BodyFramer(framing));
   }
 
-  start(controller: ReadableStreamDefaultController<Uint8Array>): void {
-    this.#controller = controller;
+  protected fill(): Promise<number | null> {
+    return this.c.fill();
   }
 
-  async pull(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
-    const c = this.c;
-    if (this.first !== undefined) {
-      controller.enqueue(this.first);
-      this.first = undefined;
-      return;
-    }
-    try {
-      for (;;) {
-        const chunk = this.drain();
-        if (chunk !== undefined) controller.enqueue(chunk);
-        if (this.done) {
-          this.#finished = true;
-          controller.close();
-          this.exchange.responseEnded();
-          return;
-        }
-        if (chunk !== undefined) return;
-        const n = await c.fill();
-        if (this.#finished) return;
-        if (n === null) {
-          if (this.mode !== BodyMode.Close) {
-            throw new Violation("closed the response before its end");
-          }
-          this.done = true;
-        }
-      }
-    } catch (err) {
-      if (this.#finished) return;
-      this.abort(c.error ?? this.exchange.abortReason ?? this.exchange.toUpstreamError(err));
-    }
+  protected ended(): void {
+    this.exchange.responseEnded();
   }
 
-  /** The direct pipe (`direct_pipe.ts`): body bytes as views of the connection's buffer. */
-  async pipe(write: (chunk: Uint8Array) => Promise<void>): Promise<void> {
-    const c = this.c;
-    const ranges = this.#ranges;
-    try {
-      if (this.first !== undefined) {
-        const first = this.first;
-        this.first = undefined;
-        await write(first);
-      }
-      for (;;) {
-        if (this.#finished) throw this.#reason;
-        this.#drainRanges();
-        for (let i = 0; i < ranges.length; i += 2) {
-          await write(c.buf.subarray(ranges[i], ranges[i + 1]));
-          if (this.#finished) throw this.#reason;
-        }
-        if (this.done) {
-          this.#finished = true;
-          this.exchange.responseEnded();
-          return;
-        }
-        const n = await c.fill();
-        if (this.#finished) throw this.#reason;
-        if (n === null) {
-          if (this.mode !== BodyMode.Close) {
-            throw new Violation("closed the response before its end");
-          }
-          this.done = true;
-        }
-      }
-    } catch (err) {
-      if (this.#finished && err === this.#reason) throw err;
-      const reason = c.error ?? this.exchange.abortReason ?? this.exchange.toUpstreamError(err);
-      this.abort(reason);
-      throw reason;
-    }
+  protected failure(err: unknown): unknown {
+    if (err instanceof FramingError) err = new Violation(`sent ${err.message}`);
+    return this.c.error ?? this.exchange.abortReason ?? this.exchange.toUpstreamError(err);
   }
 
-  cancel(reason: unknown): void {
-    if (this.#finished) return;
-    this.#finished = true;
-    this.#reason = reason;
+  protected brokeOff(): Error {
+    return new Violation("closed the response before its end");
+  }
+
+  protected override cancelled(reason: unknown): void {
     this.exchange.responseAborted(reason);
   }
 
-  /** Errors the stream (client gone, request body failed, upstream broke). */
-  abort(reason: unknown): void {
-    if (this.#finished) return;
-    this.#finished = true;
-    this.#reason = reason;
-    this.#controller?.error(reason);
+  protected override aborted(reason: unknown): void {
     this.exchange.responseAborted(reason);
-  }
-
-  /** Takes the body bytes buffered on the connection as a copy; sets `done` at its end. */
-  drain(): Uint8Array<ArrayBuffer> | undefined {
-    this.#drainRanges();
-    return this.#ranges.length === 0 ? undefined : gather(this.c.buf, this.#ranges);
-  }
-
-  /** Finds the body bytes buffered on the connection (`#ranges`) and consumes them. */
-  #drainRanges(): void {
-    const c = this.c;
-    const ranges = this.#ranges;
-    ranges.length = 0;
-    switch (this.mode) {
-      case BodyMode.Length:
-        this.#remaining = takeLength(c, this.#remaining, ranges);
-        if (this.#remaining === 0) this.done = true;
-        return;
-      case BodyMode.Close:
-        if (c.end === c.start) return;
-        ranges.push(c.start, c.end);
-        c.start = c.end;
-        return;
-      default:
-        try {
-          c.start = this.#chunked.decode(c.buf, c.start, c.end, ranges);
-        } catch (err) {
-          if (err instanceof FramingError) throw new Violation(`sent ${err.message}`);
-          throw err;
-        }
-        if (this.#chunked.done) this.done = true;
-    }
   }
 }
 

@@ -39,21 +39,20 @@
  */
 import type { ClientInfo, ProxyRequest, ProxyResult, UpgradedConnection } from "./message.ts";
 import { BufferFull, ReadBuffer } from "./read_buffer.ts";
+import { BodyFramer } from "./body_framer.ts";
 import { directPipe, registerDirectPipe } from "./direct_pipe.ts";
+import { FramedBody } from "./framed_body.ts";
 import {
   checkHeadBytes,
-  ChunkedDecoder,
   CR,
   encodeHead,
   type Fields,
   findLF,
   FramingError,
-  gather,
   isToken,
   latin1,
   LF,
   parseFields,
-  takeLength,
   TooManyFields,
   writeAll,
 } from "./syntax.ts";
@@ -713,108 +712,63 @@ class Connection extends ReadBuffer {
   }
 }
 
-/** The request body as a stream, read off the connection with backpressure. */
-class RequestBody implements UnderlyingDefaultSource<Uint8Array> {
+/** The request body as a stream (or a direct pipe), read off the connection with backpressure. */
+class RequestBody extends FramedBody {
   readonly stream: ReadableStream<Uint8Array>;
-  done = false;
-  #remaining: number;
-  #decoder: ChunkedDecoder | undefined;
-  #ranges: number[] = [];
   #continued: boolean;
 
   constructor(readonly c: Connection, head: Head) {
-    this.#remaining = head.contentLength;
-    this.#decoder = head.chunked ? new ChunkedDecoder(true) : undefined;
+    super(
+      c,
+      new BodyFramer(
+        head.chunked
+          ? { kind: "chunked", strict: true }
+          : { kind: "length", length: head.contentLength },
+      ),
+    );
     this.#continued = !head.expectContinue;
     this.stream = new ReadableStream(this, { highWaterMark: 0 });
-    registerDirectPipe(this.stream, (write) => this.#pipe(write));
-  }
-
-  async pull(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
-    await this.#continue();
-    try {
-      for (;;) {
-        this.#takeRanges();
-        if (this.#ranges.length > 0) controller.enqueue(gather(this.c.buf, this.#ranges));
-        if (this.done) {
-          controller.close();
-          // From now on a client that leaves is noticed (the bytes above were copied out).
-          this.c.watch();
-          return;
-        }
-        if (this.#ranges.length > 0) return;
-        await this.#fill();
-      }
-    } catch (err) {
-      controller.error(this.#failed(err));
-    }
-  }
-
-  cancel(): void {
-    // The handler does not want the rest; the connection closes after the response.
-  }
-
-  /** The direct pipe (`direct_pipe.ts`): body bytes as views of the connection's buffer. */
-  async #pipe(write: (chunk: Uint8Array) => Promise<void>): Promise<void> {
-    await this.#continue();
-    const ranges = this.#ranges;
-    for (;;) {
-      try {
-        this.#takeRanges();
-      } catch (err) {
-        throw this.#failed(err);
-      }
-      // A failed write is the consumer's business (the upstream may have answered early):
-      // it ends the pipe but not the client's connection.
-      for (let i = 0; i < ranges.length; i += 2) {
-        await write(this.c.buf.subarray(ranges[i], ranges[i + 1]));
-      }
-      if (this.done) {
-        // Only now: the pending read may reuse the buffer the views above pointed into.
-        this.c.watch();
-        return;
-      }
-      try {
-        await this.#fill();
-      } catch (err) {
-        throw this.#failed(err);
-      }
-    }
+    registerDirectPipe(this.stream, (write) => this.pipe(write));
   }
 
   /** Answers `Expect: 100-continue` when the body is first wanted. */
-  async #continue(): Promise<void> {
+  protected override async begin(): Promise<void> {
     if (this.#continued) return;
     this.#continued = true;
     await writeAll(this.c.conn, CONTINUE);
   }
 
-  async #fill(): Promise<void> {
+  protected async fill(): Promise<number | null> {
     const c = this.c;
     c.deadline = Date.now() + c.server.idleTimeoutMs;
-    const n = await c.fillBody();
-    c.deadline = 0;
-    if (n === null) throw new Error("the client closed the connection mid-body");
+    try {
+      return await c.fillBody();
+    } finally {
+      c.deadline = 0;
+    }
+  }
+
+  /** From now on a client that leaves is noticed (the body's bytes have been written out). */
+  protected ended(): void {
+    this.c.watch();
   }
 
   /** The client broke the body: the connection cannot go on. */
-  #failed(err: unknown): unknown {
+  protected failure(err: unknown): unknown {
     this.c.close();
     return err instanceof FramingError ? new Error(`the request body has ${err.message}`) : err;
   }
 
-  /** Finds body bytes buffered on the connection (`#ranges`), consumes them, sets `done`. */
-  #takeRanges(): void {
-    const c = this.c;
-    const ranges = this.#ranges;
-    ranges.length = 0;
-    if (this.#decoder === undefined) {
-      this.#remaining = takeLength(c, this.#remaining, ranges);
-      if (this.#remaining === 0) this.done = true;
-      return;
-    }
-    c.start = this.#decoder.decode(c.buf, c.start, c.end, ranges);
-    if (this.#decoder.done) this.done = true;
+  protected brokeOff(): Error {
+    return new Error("the client closed the connection mid-body");
+  }
+
+  /**
+   * A failed write is the consumer's business (the upstream may have answered early): it
+   * ends the pipe but not the client's connection, which closes after the answer.
+   */
+  protected override writeFailure(err: unknown): { reason: unknown; abort: boolean } {
+    return { reason: err, abort: false };
   }
 }
 

@@ -36,6 +36,28 @@ const STOP = new Error("stop sending the request body");
 /** A connection failed before any response byte: worth one retry if it was a pooled one. */
 class StaleConnection extends Error {}
 
+/** Where the request is on its way out. */
+const enum Sending {
+  /** The head is going out; a body has not begun (a stale pooled connection is retried). */
+  Head,
+  /** The head went out and there is no body: complete (and still retryable). */
+  Bodyless,
+  /** The body is being sent. */
+  Body,
+  /** Sent whole, or the rest abandoned (the upstream answered early, or the exchange ended). */
+  Done,
+}
+
+/** Where the response is. */
+const enum Receiving {
+  /** Waiting for the head: the caller's promise is not settled yet. */
+  Head,
+  /** The head was handed over; its body is being read. */
+  Body,
+  /** Read whole, aborted, failed or upgraded: the abort listener is gone. */
+  Done,
+}
+
 /** One request/response exchange, from picking a connection to the end of the body. */
 export class Exchange implements EventListenerObject {
   readonly promise: Promise<UpstreamResponse>;
@@ -49,12 +71,10 @@ export class Exchange implements EventListenerObject {
   /** -2: no body; -1: chunked; otherwise the Content-Length. */
   #length = -2;
   #conn: Connection | undefined;
-  #settled = false;
-  #listening = false;
-  #bodyStarted = false;
+  #sending = Sending.Head;
+  #receiving = Receiving.Head;
   #bodyReader: ReadableStreamDefaultReader<Uint8Array> | undefined;
-  #requestDone = false;
-  #responseDone = false;
+  /** The response allows the connection to be reused (keep-alive, not close-delimited). */
   #reusable = false;
   #source: BodySource | undefined;
   abortReason: unknown;
@@ -69,19 +89,20 @@ export class Exchange implements EventListenerObject {
     const { signal } = request;
     this.#pool = state.pool(request.url);
     if (signal.aborted) {
-      this.#settled = true;
+      this.#receiving = Receiving.Done;
+      this.#sending = Sending.Done;
       this.#reject(signal.reason ?? new DOMException("The request was aborted", "AbortError"));
       return;
     }
     try {
       this.#prepareHead();
     } catch (err) {
-      this.#settled = true;
+      this.#receiving = Receiving.Done;
+      this.#sending = Sending.Done;
       this.#reject(err);
       return;
     }
     signal.addEventListener("abort", this);
-    this.#listening = true;
     const ms = request.timeoutMs;
     if (ms > 0 && ms < Infinity) state.deadlines.add(this, ms);
     void this.#run();
@@ -151,7 +172,7 @@ export class Exchange implements EventListenerObject {
           this.#fail(this.#unreachable(err));
           return;
         }
-        if (this.#settled) {
+        if (this.#receiving !== Receiving.Head) {
           c.destroy();
           return;
         }
@@ -162,8 +183,11 @@ export class Exchange implements EventListenerObject {
         return;
       } catch (err) {
         c.destroy(err);
-        if (this.#settled) return;
-        if (err instanceof StaleConnection && reused && !this.#bodyStarted) {
+        if (this.#receiving !== Receiving.Head) return;
+        if (
+          err instanceof StaleConnection && reused &&
+          (this.#sending === Sending.Head || this.#sending === Sending.Bodyless)
+        ) {
           fresh = true;
           continue;
         }
@@ -181,7 +205,7 @@ export class Exchange implements EventListenerObject {
     } catch (err) {
       throw new StaleConnection("write failed", { cause: err });
     }
-    if (req.body === null) this.#requestDone = true;
+    if (req.body === null) this.#sending = Sending.Bodyless;
     else void this.#writeBody(c, req.body);
 
     let received = false;
@@ -243,19 +267,18 @@ export class Exchange implements EventListenerObject {
         body = stream;
       }
     }
+    this.#receiving = Receiving.Body;
     if (body === null || this.#source === undefined) this.responseEnded();
-    this.#settled = true;
     this.#resolve({ status, statusText: head.statusText, headers: head.headers, body });
   }
 
   /** Hands the connection over after a 101: it leaves the pool and this exchange for good. */
   #upgraded(c: Connection, head: ResponseHead): void {
     this.#state.deadlines.remove(this);
-    this.#unlisten();
-    this.#responseDone = this.#requestDone = true;
+    this.#received();
+    this.#sending = Sending.Done;
     const leftover = c.buf.slice(c.start, c.end);
     c.detach();
-    this.#settled = true;
     this.#resolve({
       status: 101,
       statusText: head.statusText,
@@ -279,11 +302,11 @@ export class Exchange implements EventListenerObject {
       }
       this.#bodyReader = reader;
     }
-    this.#bodyStarted = true;
+    this.#sending = Sending.Body;
     let sent = 0;
     let upstreamStopped = false;
     const send = async (data: Uint8Array): Promise<void> => {
-      if (c.closed || this.#responseDone) throw STOP;
+      if (c.closed || this.#receiving === Receiving.Done) throw STOP;
       const size = data.byteLength;
       if (size === 0) return;
       if (length >= 0 && sent + size > length) {
@@ -307,7 +330,7 @@ export class Exchange implements EventListenerObject {
       else {
         for (;;) {
           const chunk = await reader.read();
-          if (c.closed || this.#responseDone) return;
+          if (c.closed || this.#receiving === Receiving.Done) return;
           if (chunk.done) break;
           await send(chunk.value);
         }
@@ -339,7 +362,7 @@ export class Exchange implements EventListenerObject {
   }
 
   #requestEnded(): void {
-    this.#requestDone = true;
+    this.#sending = Sending.Done;
     this.#bodyReader = undefined;
   }
 
@@ -350,19 +373,19 @@ export class Exchange implements EventListenerObject {
       : this.#protocol(`body broke off (${describe(err)})`, "request", err);
     this.#bodyReader?.cancel(error).catch(() => {});
     this.#bodyReader = undefined;
-    if (this.#responseDone && this.#requestDone) return; // the connection is no longer ours
+    // Both sides done: the connection is no longer this exchange's.
+    if (this.#receiving === Receiving.Done && this.#sending === Sending.Done) return;
     c.destroy(error);
-    if (!this.#settled) this.#fail(error);
+    if (this.#receiving === Receiving.Head) this.#fail(error);
     else this.#source?.abort(error);
   }
 
   /** Called once the response body was read whole (or there was none). */
   responseEnded(): void {
-    if (this.#responseDone) return;
-    this.#responseDone = true;
-    this.#unlisten();
+    if (this.#receiving === Receiving.Done) return;
+    this.#received();
     const c = this.#conn!;
-    if (!this.#requestDone) {
+    if (this.#sending === Sending.Head || this.#sending === Sending.Body) {
       // The upstream answered before taking the whole body: this connection is done.
       this.#bodyReader?.cancel().catch(() => {});
       this.#bodyReader = undefined;
@@ -379,9 +402,8 @@ export class Exchange implements EventListenerObject {
 
   /** The consumer cancelled the body, or it failed: the connection cannot be reused. */
   responseAborted(reason?: unknown): void {
-    this.#responseDone = true;
-    this.#requestDone = true;
-    this.#unlisten();
+    this.#received();
+    this.#sending = Sending.Done;
     this.#bodyReader?.cancel(reason).catch(() => {});
     this.#bodyReader = undefined;
     this.#conn?.destroy(reason);
@@ -392,7 +414,7 @@ export class Exchange implements EventListenerObject {
     const reason = this.#request.signal.reason ??
       new DOMException("The request was aborted", "AbortError");
     this.abortReason = reason;
-    if (!this.#settled) {
+    if (this.#receiving === Receiving.Head) {
       this.#fail(reason);
       return;
     }
@@ -400,7 +422,7 @@ export class Exchange implements EventListenerObject {
   }
 
   timedOut(): void {
-    if (this.#settled) return;
+    if (this.#receiving !== Receiving.Head) return;
     const req = this.#request;
     this.#fail(
       new UpstreamError(
@@ -412,20 +434,20 @@ export class Exchange implements EventListenerObject {
   }
 
   #fail(err: unknown): void {
-    if (this.#settled) return;
-    this.#settled = true;
+    if (this.#receiving !== Receiving.Head) return;
     this.#state.deadlines.remove(this);
-    this.#unlisten();
-    this.#responseDone = this.#requestDone = true;
+    this.#received();
+    this.#sending = Sending.Done;
     this.#bodyReader?.cancel(err).catch(() => {});
     this.#bodyReader = undefined;
     this.#conn?.destroy(err);
     this.#reject(err);
   }
 
-  #unlisten(): void {
-    if (!this.#listening) return;
-    this.#listening = false;
+  /** The response side is over: stop listening for the client's abort. */
+  #received(): void {
+    if (this.#receiving === Receiving.Done) return;
+    this.#receiving = Receiving.Done;
     this.#request.signal.removeEventListener("abort", this);
   }
 

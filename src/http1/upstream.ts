@@ -5,7 +5,7 @@
  * @module
  */
 import type { UpstreamName } from "../errors.ts";
-import type { UpgradedConnection } from "./message.ts";
+import type { ProxyResult } from "./message.ts";
 
 /** A request ready to go upstream: headers already filtered and set. */
 export interface UpstreamRequest {
@@ -23,24 +23,19 @@ export interface UpstreamRequest {
   readonly timeoutMs: number;
   /**
    * A protocol to switch to (`websocket`): sent as `Upgrade` with `Connection: upgrade`; a
-   * 101 answer then hands over the connection as {@linkcode UpstreamResponse.upgraded}.
+   * 101 answer then hands over the connection as the response's `upgraded`.
    */
   readonly upgrade?: string;
 }
 
 /**
- * An upstream's answer. A body read whole together with the head (small responses) comes as
- * bytes; a longer one as a stream that errors if the upstream dies mid-way.
+ * An upstream's answer: the one response type of this layer ({@linkcode ProxyResult}), so an
+ * answer can be returned as it came. A body read whole together with the head (small
+ * responses) comes as bytes; a longer one as a stream that errors if the upstream dies
+ * mid-way. Headers are as received (hop-by-hop not yet removed); after a 101 to a request
+ * with `upgrade`, `upgraded` holds the connection, no longer pooled.
  */
-export interface UpstreamResponse {
-  readonly status: number;
-  readonly statusText: string;
-  /** Headers as received (hop-by-hop not yet removed). */
-  readonly headers: Headers;
-  readonly body: Uint8Array<ArrayBuffer> | ReadableStream<Uint8Array> | null;
-  /** After a 101 to a request with `upgrade`: the connection, no longer pooled. */
-  readonly upgraded?: UpgradedConnection;
-}
+export type UpstreamResponse = ProxyResult;
 
 /** Sends a request upstream; rejects with an `UpstreamError` (502/504) on failure. */
 export type UpstreamClient = (request: UpstreamRequest) => Promise<UpstreamResponse>;

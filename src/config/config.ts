@@ -85,8 +85,6 @@ export interface Config {
   readonly logLevel: LogLevel;
   /** Open the browser at the publish URL once listening. */
   readonly open: boolean;
-  /** Lax local-development settings (any CORS origin). */
-  readonly dev: boolean;
   /** TLS for `proxy local`; undefined serves plain HTTP. */
   readonly tls?: TlsConfig;
 }

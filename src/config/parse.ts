@@ -186,7 +186,6 @@ export function parseConfig(input: ParseInput): Config {
       : parseSize("--max-rewrite-size", options.maxRewriteSize),
     logLevel,
     open: options.open ?? local,
-    dev: options.dev === true,
     tls: local && https
       ? {
         certFile: options.tlsCert,

@@ -54,7 +54,7 @@ export async function runEngine(config: Config, options: EngineOptions): Promise
     tls: options.tls,
     headerTimeoutMs: config.headerTimeoutMs,
     tunnelIdleTimeoutMs: config.websocketIdleTimeoutMs,
-    httpsOrigin: config.publishUrl.origin,
+    httpsOrigin: config.publishOrigin,
   });
   const { tls } = options;
   logger.info(readyBanner(config, VERSION, {
@@ -64,7 +64,7 @@ export async function runEngine(config: Config, options: EngineOptions): Promise
   // Once, in the background: a wrong --sdk-url or a stopped Ory is named now, not by the
   // first request. Only a warning: Ory may well come up after the proxy.
   const stopCheck = new AbortController();
-  const oryCheck = checkOryAnswers(config.oryUrl, {
+  const oryCheck = checkOryAnswers(config.oryBase, {
     fetch: options.fetch,
     signal: stopCheck.signal,
   }).then((problem) => {

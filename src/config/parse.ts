@@ -17,7 +17,7 @@
 import { ConfigError } from "../errors.ts";
 import type { Config, LogLevel, Mode } from "./config.ts";
 import { parseDuration } from "./duration.ts";
-import { parseHttpUrl, parseOrigin } from "./url.ts";
+import { baseOf, parseHttpUrl, parseOrigin } from "./url.ts";
 import { compileOriginMatcher } from "../rewrite/origin_match.ts";
 
 /** The options a command line can carry, as the CLI parser hands them over. */
@@ -146,6 +146,10 @@ export function parseConfig(input: ParseInput): Config {
     oryUrl,
     publishUrl,
     oryPrefix,
+    oryBase: baseOf(oryUrl),
+    appBase: baseOf(appUrl),
+    publishOrigin: publishUrl.origin,
+    oryPublicBase: publishUrl.origin + oryPrefix,
     port,
     hostname,
     apiKey: nonEmpty(options.apiKey) ?? nonEmpty(env.ORY_PROJECT_API_KEY) ??

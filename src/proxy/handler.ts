@@ -20,7 +20,7 @@ import { OrygateError, UpstreamError, type UpstreamName } from "../errors.ts";
 import { createBodyRewriter } from "../rewrite/body.ts";
 import { createCorsPolicy } from "../rewrite/cors.ts";
 import type { LocationRewrite } from "../rewrite/location.ts";
-import { urlMapping } from "../rewrite/url_map.ts";
+import type { UrlMapping } from "../rewrite/url_map.ts";
 import { createLogger, type Logger } from "../log/logger.ts";
 import { DECODABLE_ENCODINGS } from "./decode_body.ts";
 import { neutralisesHsts } from "./hsts.ts";
@@ -149,15 +149,12 @@ export function createProxyEngine(config: Config, deps: ProxyHandlerDeps = {}): 
   const client = deps.client ?? ownClient!;
   const routes = deps.routes ?? new Map();
   const publish = config.publishUrl;
-  const publishOrigin = publish.origin;
+  const { oryBase, appBase, oryPublicBase, publishOrigin } = config;
   const prefix = config.oryPrefix;
-  const oryBase = (config.oryUrl.origin + config.oryUrl.pathname).replace(/\/+$/, "");
-  const appBase = (config.appUrl.origin + config.appUrl.pathname).replace(/\/+$/, "");
   const oryHost = config.oryUrl.host;
   const appHostHeader = config.rewriteHost ? config.appUrl.host : publish.host;
-  const oryPublicBase = publishOrigin + prefix;
-  const toOry = urlMapping(config.oryUrl, publish, prefix);
-  const toPublish = urlMapping(config.appUrl, publish);
+  const toOry: UrlMapping = { from: oryBase, to: oryPublicBase };
+  const toPublish: UrlMapping = { from: appBase, to: publishOrigin };
   // Ory URLs move under the prefix; the app's own URLs move onto the publish origin.
   const mappings = config.mode === "tunnel" ? [toOry] : [toOry, toPublish];
   const rewriteOryBody = createBodyRewriter(mappings);

@@ -66,7 +66,7 @@ export async function createSessionFeatures(
   const cache = createTtlCache<SessionEntry>({ maxEntries: MAX_CACHED_SESSIONS, now: deps.now });
   const gate = createSessionGate({
     whoami: createWhoami({
-      oryUrl: config.oryUrl,
+      oryBase: config.oryBase,
       fetch: deps.fetch,
       headers: config.rateLimitAction ? { "ory-ratelimit-action": config.rateLimitAction } : {},
     }),
@@ -75,14 +75,14 @@ export async function createSessionFeatures(
     mint: keys
       ? createMinter({
         key: keys.keys[0],
-        issuer: config.oryUrl.href.replace(/\/+$/, ""),
+        issuer: config.oryBase,
         ttlSeconds: config.jwt.ttlSeconds,
         now: deps.now,
       })
       : undefined,
     isProtected,
-    publishUrl: config.publishUrl,
-    oryPublicBase: config.publishUrl.origin + config.oryPrefix,
+    publishOrigin: config.publishOrigin,
+    oryPublicBase: config.oryPublicBase,
     now: deps.now,
     onError: (message) => deps.logger.error(message),
   });

@@ -5,7 +5,7 @@
  * @example
  * ```ts ignore
  * import { listen } from "./listen.ts";
- * const server = listen(handler.engine, { port: 4000, hostname: "0.0.0.0", logger });
+ * const server = listen(engine, { port: 4000, hostname: "0.0.0.0", logger });
  * await server.shutdown();
  * ```
  */

@@ -1,18 +1,19 @@
 /**
  * The engine: one request handler for `proxy`, `tunnel` and `proxy local`. Routing and
- * policy decide what to send; the {@linkcode UpstreamClient} sends it; the response is
- * modified on the way back.
+ * policy decide what to send; the upstream client (`http1/upstream.ts`) sends it; the
+ * response is modified on the way back. Its contracts (the gate, built-in routes, the Ory
+ * observer) are in `contracts.ts`.
  *
- * The engine works on {@linkcode ProxyRequest}/{@linkcode ProxyResult} (`message.ts`), which
- * orygate's own HTTP/1.1 server produces and consumes without building web objects;
- * {@linkcode createProxyHandler} wraps it as a web handler (`Request` → `Response`) for
- * `Deno.serve` and embedding programs.
+ * The engine works on {@linkcode ProxyRequest}/{@linkcode ProxyResult} (`http1/message.ts`),
+ * which orygate's own HTTP/1.1 server produces and consumes without building web objects;
+ * `web_adapter.ts` wraps it as a web handler (`Request` → `Response`) for `Deno.serve` and
+ * embedding programs.
  *
  * @example
  * ```ts ignore
- * import { createProxyHandler } from "./handler.ts";
- * const handler = createProxyHandler(config);
- * Deno.serve({ port: config.port }, handler);
+ * import { createProxyEngine } from "./handler.ts";
+ * const engine = createProxyEngine(config, { client, gate, routes });
+ * const result = await engine(new Request("http://localhost:4000/.ory/health/alive"));
  * ```
  */
 import type { Config } from "../config/config.ts";
@@ -26,80 +27,11 @@ import { DECODABLE_ENCODINGS } from "./decode_body.ts";
 import { neutralisesHsts } from "./hsts.ts";
 import { modifyResponse } from "./modify_response.ts";
 import { createH1Client } from "../http1/client.ts";
-import {
-  type ClientInfo,
-  fromResponse,
-  type ProxyRequest,
-  type ProxyResult,
-  textResult,
-  toResponse,
-} from "../http1/message.ts";
-export type { ClientInfo };
+import { fromResponse, type ProxyRequest, type ProxyResult, textResult } from "../http1/message.ts";
+import type { ClientInfo, ProxyEngine, ProxyHandlerDeps } from "./contracts.ts";
 import { canonicalTarget, splitUrl } from "./request_target.ts";
-import type { UpstreamClient } from "../http1/upstream.ts";
 import { buildUpstreamHeaders } from "./upstream_headers.ts";
 import { bridgeWebSocket, isWebSocketUpgrade } from "./websocket.ts";
-
-/**
- * Decides about a request bound for the application, after its headers are built: it may
- * set `Authorization` on `headers`, or answer itself (a login redirect, a 401). `connection`
- * is the request's {@linkcode ClientInfo} (one object per client connection under orygate's
- * server), for state that lives as long as the connection. Synchronous answers skip a
- * promise on the hot path.
- */
-export type AppRequestGate = (
-  req: ProxyRequest,
-  headers: Headers,
-  url: URL,
-  connection?: object,
-) => Response | undefined | Promise<Response | undefined>;
-
-/** Built-in routes answered by the proxy itself (e.g. the JWKS), by exact path. */
-export type BuiltinRoutes = ReadonlyMap<
-  string,
-  (req: ProxyRequest) => Response | Promise<Response>
->;
-
-/** What an Ory response observer sees. */
-export interface ObservedResponse {
-  readonly status: number;
-  readonly headers: Headers;
-}
-
-/** Injected effects and extensions. */
-export interface ProxyHandlerDeps {
-  /** Sends requests upstream. Default: the pooled HTTP/1.1 client (`http1/client.ts`). */
-  readonly client?: UpstreamClient;
-  readonly logger?: Logger;
-  /** Session → JWT and path protection for application requests. */
-  readonly gate?: AppRequestGate;
-  /** Exact-path routes served by the proxy. */
-  readonly routes?: BuiltinRoutes;
-  /**
-   * Sees each Ory request before it is sent (with its path below the prefix) and may return
-   * a callback for the response, e.g. to notice logouts passing through.
-   */
-  readonly observeOry?: (
-    req: ProxyRequest,
-    path: string,
-  ) => ((res: ObservedResponse) => void | Promise<void>) | undefined;
-}
-
-/** The engine: answers a request; can release its pooled connections. */
-export interface ProxyEngine {
-  (req: ProxyRequest, info?: ClientInfo): Promise<ProxyResult>;
-  /** Closes idle upstream connections. */
-  close(): void;
-}
-
-/** The engine as a web handler (`Request` → `Response`). */
-export interface ProxyHandler {
-  (req: Request, info?: ClientInfo): Promise<Response>;
-  /** Closes idle upstream connections. */
-  close(): void;
-  /** The engine underneath, for servers that speak {@linkcode ProxyResult}. */
-  readonly engine: ProxyEngine;
-}
 
 /** Largest request head the proxy forwards (all header names and values), in bytes. */
 export const MAX_HEADER_BYTES = 32 * 1024;
@@ -128,17 +60,6 @@ function checkLimits(req: ProxyRequest, target: string): ProxyResult | undefined
     return textResult(400, "orygate: invalid Content-Length\n");
   }
   return undefined;
-}
-
-/** Creates the handler for `config`: the engine, wrapped for `Deno.serve`. */
-export function createProxyHandler(config: Config, deps: ProxyHandlerDeps = {}): ProxyHandler {
-  const engine = createProxyEngine(config, deps);
-  const handler =
-    (async (req: Request, info?: ClientInfo) =>
-      toResponse(await engine(req, info))) as ProxyHandler;
-  handler.close = () => engine.close();
-  (handler as { engine: ProxyEngine }).engine = engine;
-  return handler;
 }
 
 /** Creates the engine for `config`. */

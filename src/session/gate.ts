@@ -16,7 +16,7 @@
  * ```
  */
 import type { MintedToken, OrySession } from "../jwt/mint.ts";
-import type { AppRequestGate } from "../proxy/handler.ts";
+import type { AppRequestGate } from "../proxy/contracts.ts";
 import type { ProxyRequest } from "../http1/message.ts";
 import type { TtlCache } from "./cache.ts";
 import {

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { ConfigError, createOrygateHandler, parseConfig } from "@orygate/cli";
+import { ConfigError, createOrygateHandler, createProxyHandler, parseConfig } from "@orygate/cli";
 
 const [appUrl = "http://localhost:3000", sdkUrl] = Deno.args;
 
@@ -32,7 +32,8 @@ try {
   Deno.exit(2);
 }
 
-const proxy = await createOrygateHandler(config);
+// The engine, as `orygate proxy` serves it, wrapped as a web handler for Deno.serve.
+const proxy = createProxyHandler(await createOrygateHandler(config));
 
 const server = Deno.serve({
   hostname: config.hostname,

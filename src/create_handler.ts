@@ -1,18 +1,21 @@
 /**
- * The whole engine as one handler: the proxy plus, when the config asks for them, session →
- * JWT, path protection and the JWKS routes. This is what `orygate proxy` serves, and what an
- * embedding program should use.
+ * The whole engine: the proxy plus, when the config asks for them, session → JWT, path
+ * protection and the JWKS routes. This is what `orygate proxy` serves (its HTTP/1.1 server
+ * takes the engine as it is), and what an embedding program wraps with the web adapter
+ * (`createProxyHandler`) for `Deno.serve`.
  *
  * @example
  * ```ts ignore
  * import { createOrygateHandler } from "./create_handler.ts";
- * const handler = await createOrygateHandler(config);
+ * import { createProxyHandler } from "./proxy/web_adapter.ts";
+ * const handler = createProxyHandler(await createOrygateHandler(config));
  * Deno.serve({ port: config.port }, handler);
  * ```
  */
 import type { Config } from "./config/config.ts";
 import type { KeySet } from "./jwt/keys.ts";
-import { createProxyHandler, type ProxyHandler } from "./proxy/handler.ts";
+import type { ProxyEngine } from "./proxy/contracts.ts";
+import { createProxyEngine } from "./proxy/handler.ts";
 import type { UpstreamClient } from "./http1/upstream.ts";
 import { createLogger, type Logger } from "./log/logger.ts";
 import { createSessionFeatures } from "./session/features.ts";
@@ -28,15 +31,18 @@ export interface OrygateHandlerDeps {
   readonly onSigningKeys?: (keys: KeySet) => void;
 }
 
-/** Builds the handler; loads or creates the signing keys (`--jwks`) when JWTs are on. */
+/** Builds the engine; loads or creates the signing keys (`--jwks`) when JWTs are on. */
 export async function createOrygateHandler(
   config: Config,
   deps: OrygateHandlerDeps = {},
-): Promise<ProxyHandler> {
+): Promise<ProxyEngine> {
   const logger = deps.logger ?? createLogger(config.logLevel);
-  const session = await createSessionFeatures(config, { logger, fetch: deps.fetch });
-  if (session?.keys) deps.onSigningKeys?.(session.keys);
-  return createProxyHandler(config, {
+  const session = await createSessionFeatures(config, {
+    logger,
+    fetch: deps.fetch,
+    onSigningKeys: deps.onSigningKeys,
+  });
+  return createProxyEngine(config, {
     logger,
     client: deps.client,
     gate: session?.gate,

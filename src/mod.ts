@@ -1,14 +1,14 @@
 /**
- * orygate as a library: build a validated {@linkcode Config} with {@linkcode parseConfig} and
- * serve the handler from {@linkcode createOrygateHandler} (the proxy with session → JWT,
- * protection and `/.ory/jwks.json`, exactly as `orygate proxy` serves it) in your own
- * `Deno.serve` or any server that takes `(Request) => Promise<Response>`.
- * {@linkcode createProxyHandler} is the bare engine without sessions. The command line lives
- * at `@orygate/cli/cli`.
+ * orygate as a library: build a validated {@linkcode Config} with {@linkcode parseConfig},
+ * build the engine with {@linkcode createOrygateHandler} (the proxy with session → JWT,
+ * protection and `/.ory/jwks.json`, exactly as `orygate proxy` serves it) and wrap it with
+ * {@linkcode createProxyHandler} for your own `Deno.serve` or any server that takes
+ * `(Request) => Promise<Response>`. {@linkcode createProxyEngine} is the bare engine without
+ * sessions, with every effect injectable. The command line lives at `@orygate/cli/cli`.
  *
  * @example Embedding the proxy in `Deno.serve`
  * ```ts
- * import { createOrygateHandler, parseConfig } from "@orygate/cli";
+ * import { createOrygateHandler, createProxyHandler, parseConfig } from "@orygate/cli";
  *
  * const config = parseConfig({
  *   command: "proxy",
@@ -16,7 +16,7 @@
  *   options: { sdkUrl: "https://demo.projects.oryapis.com", port: "4000", quiet: true },
  *   env: {},
  * });
- * const handler = await createOrygateHandler(config);
+ * const handler = createProxyHandler(await createOrygateHandler(config));
  * const server = Deno.serve(
  *   { hostname: "127.0.0.1", port: 0, onListen() {} },
  *   (req, info) => handler(req, info),
@@ -30,14 +30,17 @@
  */
 
 export { createOrygateHandler, type OrygateHandlerDeps } from "./create_handler.ts";
-export {
-  type AppRequestGate,
-  type BuiltinRoutes,
-  type ClientInfo,
-  createProxyHandler,
-  type ProxyHandler,
-  type ProxyHandlerDeps,
-} from "./proxy/handler.ts";
+export { createProxyHandler, type ProxyHandler } from "./proxy/web_adapter.ts";
+export { createProxyEngine } from "./proxy/handler.ts";
+export type {
+  AppRequestGate,
+  BuiltinRoutes,
+  ClientInfo,
+  ObservedResponse,
+  ProxyEngine,
+  ProxyHandlerDeps,
+} from "./proxy/contracts.ts";
+export type { ProxyRequest, ProxyResult, UpgradedConnection } from "./http1/message.ts";
 export { parseConfig, type ParseInput, type RawOptions } from "./config/parse.ts";
 export type { Config, CorsConfig, JwtConfig, LogLevel, Mode, TlsConfig } from "./config/config.ts";
 export type { UpstreamClient, UpstreamRequest, UpstreamResponse } from "./http1/upstream.ts";

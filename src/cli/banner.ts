@@ -34,7 +34,7 @@ export interface BannerDetails {
 
 /** Returns the multi-line banner printed once the proxy listens. */
 export function readyBanner(config: Config, version: string, details: BannerDetails = {}): string {
-  const publish = config.publishUrl.origin;
+  const publish = config.publishOrigin;
   const lines: string[] = [];
   if (config.mode === "tunnel") {
     lines.push(
@@ -51,11 +51,11 @@ export function readyBanner(config: Config, version: string, details: BannerDeta
     lines.push(
       `orygate ${version} proxy is ready on port ${config.port}`,
       `  open your app at: ${publish}`,
-      `  Ory's APIs:       ${publish}${config.oryPrefix}  (Ory at ${config.oryUrl.origin})`,
+      `  Ory's APIs:       ${config.oryPublicBase}  (Ory at ${config.oryUrl.origin})`,
       `  application:      ${config.appUrl.origin}`,
     );
     if (config.jwt.enabled) {
-      lines.push(`  JWT public keys:  ${publish}${config.oryPrefix}/jwks.json`);
+      lines.push(`  JWT public keys:  ${config.oryPublicBase}/jwks.json`);
       const keys = details.keys;
       if (keys) lines.push(`  JWT signing key:  ${describeKeys(keys)}`);
     }

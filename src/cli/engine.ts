@@ -1,5 +1,5 @@
 /**
- * Runs one configured engine until a stop is asked for: builds the handler (with the session
+ * Runs one configured engine until a stop is asked for: builds it (with the session
  * gate and JWKS routes when JWTs are on), listens, prints the banner, opens the browser if
  * asked, and shuts down gracefully.
  *
@@ -41,20 +41,20 @@ export async function runEngine(config: Config, options: EngineOptions): Promise
   globalThis.addEventListener("error", onUncaught);
   globalThis.addEventListener("unhandledrejection", onUncaught);
   let keys: BannerDetails["keys"];
-  const handler = await createOrygateHandler(config, {
+  const engine = await createOrygateHandler(config, {
     logger,
     onSigningKeys: (set) => {
       keys = { kid: set.keys[0].kid, count: set.keys.length, file: set.file };
     },
   });
-  const server = listen(handler.engine, {
+  const server = listen(engine, {
     port: config.port,
     hostname: config.hostname,
     logger,
     tls: options.tls,
     headerTimeoutMs: config.headerTimeoutMs,
     tunnelIdleTimeoutMs: config.websocketIdleTimeoutMs,
-    httpsOrigin: config.publishUrl.origin,
+    httpsOrigin: config.publishOrigin,
   });
   const { tls } = options;
   logger.info(readyBanner(config, VERSION, {
@@ -64,7 +64,7 @@ export async function runEngine(config: Config, options: EngineOptions): Promise
   // Once, in the background: a wrong --sdk-url or a stopped Ory is named now, not by the
   // first request. Only a warning: Ory may well come up after the proxy.
   const stopCheck = new AbortController();
-  const oryCheck = checkOryAnswers(config.oryUrl, {
+  const oryCheck = checkOryAnswers(config.oryBase, {
     fetch: options.fetch,
     signal: stopCheck.signal,
   }).then((problem) => {
@@ -84,7 +84,7 @@ export async function runEngine(config: Config, options: EngineOptions): Promise
   await oryCheck;
   logger.info("orygate: shutting down");
   await server.shutdown();
-  handler.close();
+  engine.close();
   globalThis.removeEventListener("error", onUncaught);
   globalThis.removeEventListener("unhandledrejection", onUncaught);
   logger.flush();

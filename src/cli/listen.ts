@@ -5,7 +5,7 @@
  * @example
  * ```ts ignore
  * import { listen } from "./listen.ts";
- * const server = listen(handler.engine, { port: 4000, hostname: "0.0.0.0", logger });
+ * const server = listen(engine, { port: 4000, hostname: "0.0.0.0", logger });
  * await server.shutdown();
  * ```
  */
@@ -16,7 +16,6 @@ import type { Logger } from "../log/logger.ts";
 
 /** A running server. */
 export interface RunningServer {
-  readonly port: number;
   /** Resolves when the server has stopped. */
   readonly finished: Promise<void>;
   /** Stops accepting, waits up to `graceMs` for in-flight requests, then closes the rest. */
@@ -87,7 +86,6 @@ export function listen(handler: H1Handler, options: ListenOptions): RunningServe
     throw err;
   }
   return {
-    port: server.addr.port,
     finished: server.finished,
     async shutdown(graceMs = 5000) {
       let timer: ReturnType<typeof setTimeout> | undefined;

@@ -6,7 +6,7 @@
  * import { oryUrlConflict } from "./notices.ts";
  * oryUrlConflict(
  *   { options: { sdkUrl: "http://127.0.0.1:4433", project: "demo" }, env: {} },
- *   { oryUrl: new URL("http://127.0.0.1:4433") },
+ *   { oryBase: "http://127.0.0.1:4433" },
  * );
  * // "both --sdk-url and --project are set: Ory is http://127.0.0.1:4433 (from --sdk-url); --project is ignored"
  * ```
@@ -20,7 +20,7 @@ import type { ParseInput } from "../config/parse.ts";
  */
 export function oryUrlConflict(
   input: Pick<ParseInput, "options" | "env">,
-  config: Pick<Config, "oryUrl">,
+  config: Pick<Config, "oryBase">,
 ): string | undefined {
   const { options, env } = input;
   const url = given(options.sdkUrl) ? "--sdk-url" : given(env.ORY_SDK_URL) ? "ORY_SDK_URL" : "";
@@ -32,7 +32,7 @@ export function oryUrlConflict(
     ? "ORY_PROJECT_ID"
     : "";
   if (!url || !project) return undefined;
-  const ory = config.oryUrl.href.replace(/\/$/, "");
+  const ory = config.oryBase;
   return `both ${url} and ${project} are set: Ory is ${ory} (from ${url}); ${project} is ignored`;
 }
 

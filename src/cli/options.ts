@@ -1,6 +1,9 @@
 /**
- * The flags `proxy`, `tunnel` and `proxy local` share, defined once. Environment variables
- * are read by the config parser, not here, so that rule stays pure and tested.
+ * The engine commands' flags, defined once: those `proxy`, `proxy local` and `tunnel` share
+ * ({@linkcode addSharedOptions}) and the session → JWT ones of `proxy` and `proxy local`
+ * ({@linkcode addJwtOptions}). Each command's own flags (`--open`, `--no-https`, …) are in
+ * `run.ts`. The descriptions name environment variables, but those are read by the config
+ * parser (`config/parse.ts`), not here, so that rule stays pure and tested.
  *
  * @example
  * ```ts ignore
@@ -11,7 +14,10 @@
  */
 import { type Command, Option } from "commander";
 
-/** Collects a repeatable option into an array (each value may also be comma-separated). */
+/**
+ * Collects a repeatable option's values into an array, as given: comma-separated values are
+ * split later, by the config parser.
+ */
 export function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }

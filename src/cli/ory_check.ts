@@ -7,7 +7,7 @@
  * @example
  * ```ts
  * import { checkOryAnswers } from "./ory_check.ts";
- * const problem = await checkOryAnswers(new URL("http://127.0.0.1:9"));
+ * const problem = await checkOryAnswers("http://127.0.0.1:9");
  * problem; // "Requests to port 9 are blocked"
  * ```
  */
@@ -22,13 +22,16 @@ export interface OryCheckOptions {
   readonly signal?: AbortSignal;
 }
 
-/** Resolves to undefined when Ory answered, else to why not ("connection refused", …). */
+/**
+ * Resolves to undefined when Ory answered, else to why not ("connection refused", …).
+ * `oryBase` is Ory's API base URL without a trailing slash (`Config.oryBase`).
+ */
 export async function checkOryAnswers(
-  oryUrl: URL,
+  oryBase: string,
   options: OryCheckOptions = {},
 ): Promise<string | undefined> {
   const timeoutMs = options.timeoutMs ?? 5_000;
-  const url = `${oryUrl.origin}${oryUrl.pathname.replace(/\/+$/, "")}/health/alive`;
+  const url = `${oryBase}/health/alive`;
   const signals = [AbortSignal.timeout(timeoutMs), ...(options.signal ? [options.signal] : [])];
   try {
     const res = await (options.fetch ?? fetch)(url, {

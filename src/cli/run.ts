@@ -70,19 +70,51 @@ class OrygateCommand extends Command {
 
 /** Runs the CLI and returns the process exit code. */
 export async function runCli(argv: readonly string[], deps: CliDeps = {}): Promise<number> {
-  const env = deps.env ?? Deno.env.toObject();
-  const stdout = deps.stdout ??
-    ((t: string) => void Deno.stdout.writeSync(new TextEncoder().encode(t)));
-  const stderr = deps.stderr ??
-    ((t: string) => void Deno.stderr.writeSync(new TextEncoder().encode(t)));
-  const stop = deps.stop ?? waitForSignal;
+  const stdout = deps.stdout ?? writeTo(Deno.stdout);
+  const stderr = deps.stderr ?? writeTo(Deno.stderr);
   let selected: ParseInput | undefined;
   let printedVersion = false;
-  const printVersion = () => {
-    stdout(`${VERSION}\n`);
-    printedVersion = true;
-  };
+  const program = createProgram({
+    stdout,
+    stderr,
+    env: deps.env ?? Deno.env.toObject(),
+    printVersion: () => {
+      stdout(`${VERSION}\n`);
+      printedVersion = true;
+    },
+    select: (input) => {
+      selected = input;
+    },
+  });
 
+  try {
+    await program.parseAsync([...argv], { from: "user" });
+    if (printedVersion) return 0;
+    if (selected === undefined) {
+      program.outputHelp({ error: true });
+      return 2;
+    }
+    await serve(selected, { stderr, stop: deps.stop ?? waitForSignal });
+    return 0;
+  } catch (err) {
+    return exitCodeFor(err, stderr);
+  }
+}
+
+/** What the commander program reports back to {@linkcode runCli}. */
+interface ProgramHooks {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  /** The environment the chosen command's config is parsed with. */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** `orygate version` and `-V` (commander prints `-v`/`--version` itself). */
+  readonly printVersion: () => void;
+  /** Told which engine command the arguments chose, with its arguments and flags. */
+  readonly select: (input: ParseInput) => void;
+}
+
+/** The commander program: version, help and error output, and the engine commands. */
+function createProgram(hooks: ProgramHooks): Command {
   const program = new OrygateCommand("orygate")
     .description(
       "Ory's APIs on your application's domain: a reverse proxy, a tunnel, and local HTTPS.",
@@ -95,8 +127,8 @@ export async function runCli(argv: readonly string[], deps: CliDeps = {}): Promi
     .enablePositionalOptions()
     .exitOverride()
     .configureOutput({
-      writeOut: stdout,
-      writeErr: stderr,
+      writeOut: hooks.stdout,
+      writeErr: hooks.stderr,
       outputError: (message, write) =>
         write(
           `orygate: ${
@@ -108,11 +140,17 @@ export async function runCli(argv: readonly string[], deps: CliDeps = {}): Promi
 
   // commander takes one flag pair for the version; -V (as many CLIs have it) joins here.
   program.on("option:V", () => {
-    printVersion();
+    hooks.printVersion();
     throw new CommanderError(0, "commander.version", VERSION);
   });
-  program.command("version").description("print the version").action(printVersion);
+  program.command("version").description("print the version").action(hooks.printVersion);
+  addEngineCommands(program, hooks);
+  return program;
+}
 
+/** `proxy`, `proxy local` and `tunnel`: each hands its arguments and flags to `select`. */
+function addEngineCommands(program: Command, hooks: ProgramHooks): void {
+  const { env, select } = hooks;
   const proxy = addJwtOptions(addSharedOptions(
     program.command("proxy")
       .description("Run your app and Ory on one domain, with Ory under /.ory and sessions as JWTs")
@@ -124,7 +162,7 @@ export async function runCli(argv: readonly string[], deps: CliDeps = {}): Promi
       .option("--open", "open the browser at the publish URL once ready"),
   )).enablePositionalOptions().addHelpText("after", PROXY_EXAMPLES)
     .action((app: string, publish: string | undefined, options: RawOptions) => {
-      selected = { command: "proxy", appUrl: app, publishUrl: publish, options, env };
+      select({ command: "proxy", appUrl: app, publishUrl: publish, options, env });
     });
 
   addJwtOptions(addSharedOptions(
@@ -142,7 +180,7 @@ export async function runCli(argv: readonly string[], deps: CliDeps = {}): Promi
       .option("--no-open", "do not open the browser"),
   )).addHelpText("after", LOCAL_EXAMPLES)
     .action((app: string, options: RawOptions) => {
-      selected = { command: "local", appUrl: app, options, env };
+      select({ command: "local", appUrl: app, options, env });
     });
 
   addSharedOptions(
@@ -158,42 +196,52 @@ export async function runCli(argv: readonly string[], deps: CliDeps = {}): Promi
       ),
   ).addHelpText("after", TUNNEL_EXAMPLES)
     .action((app: string, publish: string | undefined, options: RawOptions) => {
-      selected = { command: "tunnel", appUrl: app, publishUrl: publish, options, env };
+      select({ command: "tunnel", appUrl: app, publishUrl: publish, options, env });
     });
+}
 
-  try {
-    await program.parseAsync([...argv], { from: "user" });
-    if (printedVersion) return 0;
-    if (selected === undefined) {
-      program.outputHelp({ error: true });
-      return 2;
-    }
-    const config = parseConfig(selected);
-    const logger = createLogger(config.logLevel, { write: stderr });
-    const conflict = oryUrlConflict(selected, config);
-    if (conflict) logger.info(`warning: ${conflict}`);
-    const tls = config.tls
-      ? await prepareLocalTls({
-        installCert: config.tls.installCert,
-        trust: config.tls.trustStores ? { stores: config.tls.trustStores } : undefined,
-        certFile: config.tls.certFile,
-        keyFile: config.tls.keyFile,
-        log: (line: string) => logger.info(line),
-      })
-      : undefined;
-    await runEngine(config, { logger, stop: stop(), tls });
-    return 0;
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      return err.exitCode === 0 ? 0 : 2;
-    }
-    if (err instanceof ConfigError) {
-      stderr(`orygate: ${err.message}\n`);
-      return 2;
-    }
-    stderr(`orygate: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    return 1;
+/**
+ * Serves the chosen command until a stop is asked for: its config, the start-up notices,
+ * the local TLS material (`proxy local`), then the engine. `stop` is called only when the
+ * engine starts: until then a signal ends the process as it would any other.
+ */
+async function serve(
+  selected: ParseInput,
+  io: { readonly stderr: (text: string) => void; readonly stop: () => Promise<void> },
+): Promise<void> {
+  const config = parseConfig(selected);
+  const logger = createLogger(config.logLevel, { write: io.stderr });
+  const conflict = oryUrlConflict(selected, config);
+  if (conflict) logger.info(`warning: ${conflict}`);
+  const tls = config.tls
+    ? await prepareLocalTls({
+      installCert: config.tls.installCert,
+      trust: config.tls.trustStores ? { stores: config.tls.trustStores } : undefined,
+      certFile: config.tls.certFile,
+      keyFile: config.tls.keyFile,
+      log: (line: string) => logger.info(line),
+    })
+    : undefined;
+  await runEngine(config, { logger, stop: io.stop(), tls });
+}
+
+/** Says what went wrong and returns the exit code: 2 for the user's mistakes, else 1. */
+function exitCodeFor(err: unknown, stderr: (text: string) => void): number {
+  if (err instanceof CommanderError) {
+    // Its message, the help or the version has been printed already.
+    return err.exitCode === 0 ? 0 : 2;
   }
+  if (err instanceof ConfigError) {
+    stderr(`orygate: ${err.message}\n`);
+    return 2;
+  }
+  stderr(`orygate: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  return 1;
+}
+
+/** A writer to a standard stream: one synchronous write per text. */
+function writeTo(stream: { writeSync(p: Uint8Array): number }): (text: string) => void {
+  return (text) => void stream.writeSync(new TextEncoder().encode(text));
 }
 
 /** Resolves on the first SIGINT or SIGTERM (SIGINT and SIGBREAK on Windows). */

@@ -56,6 +56,20 @@ export interface Config {
   readonly publishUrl: URL;
   /** Where Ory is mounted on the publish URL: `/.ory` for proxy, `` for tunnel. */
   readonly oryPrefix: string;
+  /**
+   * `oryUrl`'s origin and path without trailing slashes: what Ory's API paths are appended to
+   * (`<oryBase>/sessions/whoami`), and the `iss` of minted JWTs.
+   */
+  readonly oryBase: string;
+  /** `appUrl`'s origin and path without trailing slashes: what request paths are appended to. */
+  readonly appBase: string;
+  /** `publishUrl`'s origin, e.g. `https://www.example.org`. */
+  readonly publishOrigin: string;
+  /**
+   * Where Ory's APIs are on the publish URL, `publishOrigin + oryPrefix`: what Ory is told
+   * its base URL is (`Ory-Base-URL-Rewrite`) and what Ory's URLs are moved to.
+   */
+  readonly oryPublicBase: string;
   /** Port to listen on. */
   readonly port: number;
   /** Interface to listen on. */
@@ -85,8 +99,6 @@ export interface Config {
   readonly logLevel: LogLevel;
   /** Open the browser at the publish URL once listening. */
   readonly open: boolean;
-  /** Lax local-development settings (any CORS origin). */
-  readonly dev: boolean;
   /** TLS for `proxy local`; undefined serves plain HTTP. */
   readonly tls?: TlsConfig;
 }

@@ -15,9 +15,9 @@
  * ```
  */
 import { ConfigError } from "../errors.ts";
-import type { Config, LogLevel, Mode } from "./config.ts";
+import type { Config, JwtConfig, LogLevel, Mode, TlsConfig } from "./config.ts";
 import { parseDuration } from "./duration.ts";
-import { parseHttpUrl, parseOrigin } from "./url.ts";
+import { baseOf, parseHttpUrl, parseOrigin } from "./url.ts";
 import { compileOriginMatcher } from "../rewrite/origin_match.ts";
 
 /** The options a command line can carry, as the CLI parser hands them over. */
@@ -86,27 +86,75 @@ export function parseConfig(input: ParseInput): Config {
   const local = input.command === "local";
 
   const port = parsePort(options.port ?? nonEmpty(env.PORT), options.port ? "--port" : "PORT");
-  const hostname = options.host ?? "0.0.0.0";
   const appUrl = parseHttpUrl("the application URL", input.appUrl);
-  const https = local ? options.https !== false : undefined;
+  const publishUrl = resolvePublishUrl(input, port);
+  const oryUrl = resolveOryUrl(options, env);
+  const oryPrefix = mode === "proxy" ? "/.ory" : "";
+  const { defaultRedirectUrl, cors } = parseRedirectAndCors(options, { mode, appUrl, publishUrl });
+  const cookieDomain = options.cookieDomain === undefined || options.cookieDomain === ""
+    ? undefined
+    : validateCookieDomain(options.cookieDomain);
+  const logLevel = parseLogLevel(options);
+  const jwt = parseJwt(options, mode);
+  const tls = parseTls(options, local);
 
-  let publishUrl: URL;
-  if (local) {
+  const config: Config = {
+    mode,
+    appUrl,
+    oryUrl,
+    publishUrl,
+    oryPrefix,
+    oryBase: baseOf(oryUrl),
+    appBase: baseOf(appUrl),
+    publishOrigin: publishUrl.origin,
+    oryPublicBase: publishUrl.origin + oryPrefix,
+    port,
+    hostname: options.host ?? "0.0.0.0",
+    apiKey: nonEmpty(options.apiKey) ?? nonEmpty(env.ORY_PROJECT_API_KEY) ??
+      nonEmpty(env.ORY_API_KEY),
+    rateLimitAction: nonEmpty(env.ORY_RATE_LIMIT_HEADER),
+    cookieDomain,
+    cors,
+    defaultRedirectUrl,
+    jwt,
+    protect: mode === "proxy" ? [...(options.protectPathPrefix ?? [])] : [],
+    rewriteHost: options.rewriteHost === true,
+    ...parseLimits(options),
+    logLevel,
+    open: options.open ?? local,
+    tls,
+  };
+  return deepFreeze(config);
+}
+
+/**
+ * The publish URL: `https://localhost:<port>` for `proxy local` (http with `--no-https`),
+ * else the one given (an origin, no path) or `http://localhost:<port>`.
+ */
+function resolvePublishUrl(input: ParseInput, port: number): URL {
+  if (input.command === "local") {
     if (input.publishUrl !== undefined) {
       throw new ConfigError(
         "proxy local takes no publish URL: it always serves https://localhost:<port>",
       );
     }
-    publishUrl = new URL(`${https ? "https" : "http"}://localhost:${port}`);
-  } else {
-    publishUrl = input.publishUrl === undefined
-      ? new URL(`http://localhost:${port}`)
-      : parseOrigin(mode === "tunnel" ? "the tunnel URL" : "the publish URL", input.publishUrl);
+    const https = input.options.https !== false;
+    return new URL(`${https ? "https" : "http"}://localhost:${port}`);
   }
+  if (input.publishUrl === undefined) return new URL(`http://localhost:${port}`);
+  const what = input.command === "tunnel" ? "the tunnel URL" : "the publish URL";
+  return parseOrigin(what, input.publishUrl);
+}
 
-  const oryUrl = resolveOryUrl(options, env);
-  const oryPrefix = mode === "proxy" ? "/.ory" : "";
-
+/**
+ * The default redirect URL and the CORS policy, together because each bounds the other: a
+ * `--default-redirect-url` must stay on the publish URL, the application or an allowed origin.
+ */
+function parseRedirectAndCors(
+  options: RawOptions,
+  where: { readonly mode: Mode; readonly appUrl: URL; readonly publishUrl: URL },
+): Pick<Config, "defaultRedirectUrl" | "cors"> {
+  const { mode, appUrl, publishUrl } = where;
   const defaultRedirectUrl = options.defaultRedirectUrl === undefined
     ? (mode === "tunnel" ? appUrl : publishUrl)
     : parseHttpUrl("--default-redirect-url", options.defaultRedirectUrl, publishUrl);
@@ -121,54 +169,74 @@ export function parseConfig(input: ParseInput): Config {
     }
     return h;
   });
-
-  const cookieDomain = options.cookieDomain === undefined || options.cookieDomain === ""
-    ? undefined
-    : validateCookieDomain(options.cookieDomain);
-
-  const logLevel: LogLevel = options.quiet ? "quiet" : options.debug ? "debug" : "info";
-  if (options.quiet && options.debug) {
-    throw new ConfigError("Use either --quiet or --debug, not both");
-  }
-
-  const jwtTtlMs = options.jwtTtl === undefined
-    ? DEFAULT_JWT_TTL_MS
-    : parseDuration("--jwt-ttl", options.jwtTtl);
-  if (jwtTtlMs < 1000) throw new ConfigError("Cannot use --jwt-ttl: it must be at least 1s");
-
-  if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) {
-    throw new ConfigError("Use --tls-cert and --tls-key together");
-  }
-
-  const config: Config = {
-    mode,
-    appUrl,
-    oryUrl,
-    publishUrl,
-    oryPrefix,
-    port,
-    hostname,
-    apiKey: nonEmpty(options.apiKey) ?? nonEmpty(env.ORY_PROJECT_API_KEY) ??
-      nonEmpty(env.ORY_API_KEY),
-    rateLimitAction: nonEmpty(env.ORY_RATE_LIMIT_HEADER),
-    cookieDomain,
+  return {
+    defaultRedirectUrl,
     cors: {
       // The tunnel serves an app on another origin: that origin is always allowed.
       origins: mode === "tunnel" ? [appUrl.origin, ...origins] : origins,
       anyOrigin: options.dev === true,
       additionalHeaders,
     },
-    defaultRedirectUrl,
-    jwt: {
-      enabled: mode === "proxy" && options.jwt !== false,
-      ttlSeconds: Math.round(jwtTtlMs / 1000),
-      jwksFile: nonEmpty(options.jwks),
-      sessionCacheTtlMs: options.sessionCacheTtl === undefined
-        ? DEFAULT_SESSION_CACHE_TTL_MS
-        : parseDuration("--session-cache-ttl", options.sessionCacheTtl),
-    },
-    protect: mode === "proxy" ? [...(options.protectPathPrefix ?? [])] : [],
-    rewriteHost: options.rewriteHost === true,
+  };
+}
+
+function parseLogLevel(options: RawOptions): LogLevel {
+  if (options.quiet && options.debug) {
+    throw new ConfigError("Use either --quiet or --debug, not both");
+  }
+  return options.quiet ? "quiet" : options.debug ? "debug" : "info";
+}
+
+/** Session → JWT settings; JWTs are never on in the tunnel. */
+function parseJwt(options: RawOptions, mode: Mode): JwtConfig {
+  const jwtTtlMs = options.jwtTtl === undefined
+    ? DEFAULT_JWT_TTL_MS
+    : parseDuration("--jwt-ttl", options.jwtTtl);
+  if (jwtTtlMs < 1000) throw new ConfigError("Cannot use --jwt-ttl: it must be at least 1s");
+  return {
+    enabled: mode === "proxy" && options.jwt !== false,
+    ttlSeconds: Math.round(jwtTtlMs / 1000),
+    jwksFile: nonEmpty(options.jwks),
+    sessionCacheTtlMs: options.sessionCacheTtl === undefined
+      ? DEFAULT_SESSION_CACHE_TTL_MS
+      : parseDuration("--session-cache-ttl", options.sessionCacheTtl),
+  };
+}
+
+/** TLS for `proxy local` (undefined with `--no-https` and for the other commands). */
+function parseTls(options: RawOptions, local: boolean): TlsConfig | undefined {
+  if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) {
+    throw new ConfigError("Use --tls-cert and --tls-key together");
+  }
+  if (!local && (options.tlsCert !== undefined)) {
+    throw new ConfigError("--tls-cert and --tls-key are only for `proxy local`");
+  }
+  if (!local || options.https === false) return undefined;
+  return {
+    certFile: options.tlsCert,
+    keyFile: options.tlsKey,
+    installCert: options.dontInstallCert !== true,
+    trustStores: options.trustStores === undefined
+      ? undefined
+      : splitList([options.trustStores]).map((s) => {
+        if (s !== "nss" && s !== "firefox" && s !== "system") {
+          throw new ConfigError(
+            `Cannot use --trust-stores: "${s}" is not one of nss, firefox, system`,
+          );
+        }
+        return s;
+      }),
+  };
+}
+
+/** Timeouts and the rewrite cap. */
+function parseLimits(
+  options: RawOptions,
+): Pick<
+  Config,
+  "upstreamTimeoutMs" | "headerTimeoutMs" | "websocketIdleTimeoutMs" | "maxRewriteBytes"
+> {
+  return {
     upstreamTimeoutMs: options.upstreamTimeout === undefined
       ? DEFAULT_UPSTREAM_TIMEOUT_MS
       : positive(
@@ -184,31 +252,7 @@ export function parseConfig(input: ParseInput): Config {
     maxRewriteBytes: options.maxRewriteSize === undefined
       ? DEFAULT_MAX_REWRITE_BYTES
       : parseSize("--max-rewrite-size", options.maxRewriteSize),
-    logLevel,
-    open: options.open ?? local,
-    dev: options.dev === true,
-    tls: local && https
-      ? {
-        certFile: options.tlsCert,
-        keyFile: options.tlsKey,
-        installCert: options.dontInstallCert !== true,
-        trustStores: options.trustStores === undefined
-          ? undefined
-          : splitList([options.trustStores]).map((s) => {
-            if (s !== "nss" && s !== "firefox" && s !== "system") {
-              throw new ConfigError(
-                `Cannot use --trust-stores: "${s}" is not one of nss, firefox, system`,
-              );
-            }
-            return s;
-          }),
-      }
-      : undefined,
   };
-  if (!local && (options.tlsCert !== undefined)) {
-    throw new ConfigError("--tls-cert and --tls-key are only for `proxy local`");
-  }
-  return deepFreeze(config);
 }
 
 function resolveOryUrl(options: RawOptions, env: ParseInput["env"]): URL {

@@ -30,6 +30,20 @@ export function parseHttpUrl(what: string, value: string, base?: URL): URL {
   return url;
 }
 
+/**
+ * `url`'s origin and path without trailing slashes: the base that paths starting with `/` are
+ * appended to (query and fragment are not part of it).
+ *
+ * @example
+ * ```ts
+ * import { baseOf } from "./url.ts";
+ * baseOf(new URL("http://127.0.0.1:4433/kratos/")); // "http://127.0.0.1:4433/kratos"
+ * ```
+ */
+export function baseOf(url: URL): string {
+  return (url.origin + url.pathname).replace(/\/+$/, "");
+}
+
 /** Parses a URL that must be an origin: scheme, host and optional port, no path. */
 export function parseOrigin(what: string, value: string): URL {
   const url = parseHttpUrl(what, value);

@@ -12,7 +12,7 @@
  */
 import type { LogLevel } from "../config/config.ts";
 
-/** Where log text goes, and how time is read. */
+/** Where log text goes. */
 export interface LoggerOptions {
   /** Receives whole lines (each ends with a newline). Default: standard error. */
   readonly write?: (text: string) => void;

@@ -1,105 +1,37 @@
 /**
  * The engine: one request handler for `proxy`, `tunnel` and `proxy local`. Routing and
- * policy decide what to send; the {@linkcode UpstreamClient} sends it; the response is
- * modified on the way back.
+ * policy decide what to send; the upstream client (`http1/upstream.ts`) sends it; the
+ * response is modified on the way back. Its contracts (the gate, built-in routes, the Ory
+ * observer) are in `contracts.ts`.
  *
- * The engine works on {@linkcode ProxyRequest}/{@linkcode ProxyResult} (`message.ts`), which
- * orygate's own HTTP/1.1 server produces and consumes without building web objects;
- * {@linkcode createProxyHandler} wraps it as a web handler (`Request` → `Response`) for
- * `Deno.serve` and embedding programs.
+ * The engine works on {@linkcode ProxyRequest}/{@linkcode ProxyResult} (`http1/message.ts`),
+ * which orygate's own HTTP/1.1 server produces and consumes without building web objects;
+ * `web_adapter.ts` wraps it as a web handler (`Request` → `Response`) for `Deno.serve` and
+ * embedding programs.
  *
  * @example
  * ```ts ignore
- * import { createProxyHandler } from "./handler.ts";
- * const handler = createProxyHandler(config);
- * Deno.serve({ port: config.port }, handler);
+ * import { createProxyEngine } from "./handler.ts";
+ * const engine = createProxyEngine(config, { client, gate, routes });
+ * const result = await engine(new Request("http://localhost:4000/.ory/health/alive"));
  * ```
  */
 import type { Config } from "../config/config.ts";
 import { OrygateError, UpstreamError, type UpstreamName } from "../errors.ts";
 import { createBodyRewriter } from "../rewrite/body.ts";
 import { createCorsPolicy } from "../rewrite/cors.ts";
-import type { LocationRewrite } from "../rewrite/location.ts";
-import { urlMapping } from "../rewrite/url_map.ts";
+import type { UrlMapping } from "../rewrite/url_map.ts";
 import { createLogger, type Logger } from "../log/logger.ts";
 import { DECODABLE_ENCODINGS } from "./decode_body.ts";
 import { neutralisesHsts } from "./hsts.ts";
-import { modifyResponse } from "./modify_response.ts";
+import { modifyResponse, type ModifyResponseOptions } from "./modify_response.ts";
 import { createH1Client } from "../http1/client.ts";
-import {
-  type ClientInfo,
-  fromResponse,
-  type ProxyRequest,
-  type ProxyResult,
-  textResult,
-  toResponse,
-} from "../http1/message.ts";
-export type { ClientInfo };
+import { fromResponse, type ProxyRequest, type ProxyResult, textResult } from "../http1/message.ts";
+import type { ClientInfo, ProxyEngine, ProxyHandlerDeps } from "./contracts.ts";
 import { canonicalTarget, splitUrl } from "./request_target.ts";
-import type { UpstreamClient } from "../http1/upstream.ts";
 import { buildUpstreamHeaders } from "./upstream_headers.ts";
 import { bridgeWebSocket, isWebSocketUpgrade } from "./websocket.ts";
-
-/**
- * Decides about a request bound for the application, after its headers are built: it may
- * set `Authorization` on `headers`, or answer itself (a login redirect, a 401). `connection`
- * is the request's {@linkcode ClientInfo} (one object per client connection under orygate's
- * server), for state that lives as long as the connection. Synchronous answers skip a
- * promise on the hot path.
- */
-export type AppRequestGate = (
-  req: ProxyRequest,
-  headers: Headers,
-  url: URL,
-  connection?: object,
-) => Response | undefined | Promise<Response | undefined>;
-
-/** Built-in routes answered by the proxy itself (e.g. the JWKS), by exact path. */
-export type BuiltinRoutes = ReadonlyMap<
-  string,
-  (req: ProxyRequest) => Response | Promise<Response>
->;
-
-/** What an Ory response observer sees. */
-export interface ObservedResponse {
-  readonly status: number;
-  readonly headers: Headers;
-}
-
-/** Injected effects and extensions. */
-export interface ProxyHandlerDeps {
-  /** Sends requests upstream. Default: the pooled HTTP/1.1 client (`http1/client.ts`). */
-  readonly client?: UpstreamClient;
-  readonly logger?: Logger;
-  /** Session → JWT and path protection for application requests. */
-  readonly gate?: AppRequestGate;
-  /** Exact-path routes served by the proxy. */
-  readonly routes?: BuiltinRoutes;
-  /**
-   * Sees each Ory request before it is sent (with its path below the prefix) and may return
-   * a callback for the response, e.g. to notice logouts passing through.
-   */
-  readonly observeOry?: (
-    req: ProxyRequest,
-    path: string,
-  ) => ((res: ObservedResponse) => void | Promise<void>) | undefined;
-}
-
-/** The engine: answers a request; can release its pooled connections. */
-export interface ProxyEngine {
-  (req: ProxyRequest, info?: ClientInfo): Promise<ProxyResult>;
-  /** Closes idle upstream connections. */
-  close(): void;
-}
-
-/** The engine as a web handler (`Request` → `Response`). */
-export interface ProxyHandler {
-  (req: Request, info?: ClientInfo): Promise<Response>;
-  /** Closes idle upstream connections. */
-  close(): void;
-  /** The engine underneath, for servers that speak {@linkcode ProxyResult}. */
-  readonly engine: ProxyEngine;
-}
+import type { UpstreamClient } from "../http1/upstream.ts";
 
 /** Largest request head the proxy forwards (all header names and values), in bytes. */
 export const MAX_HEADER_BYTES = 32 * 1024;
@@ -130,91 +62,97 @@ function checkLimits(req: ProxyRequest, target: string): ProxyResult | undefined
   return undefined;
 }
 
-/** Creates the handler for `config`: the engine, wrapped for `Deno.serve`. */
-export function createProxyHandler(config: Config, deps: ProxyHandlerDeps = {}): ProxyHandler {
-  const engine = createProxyEngine(config, deps);
-  const handler =
-    (async (req: Request, info?: ClientInfo) =>
-      toResponse(await engine(req, info))) as ProxyHandler;
-  handler.close = () => engine.close();
-  (handler as { engine: ProxyEngine }).engine = engine;
-  return handler;
-}
-
 /** Creates the engine for `config`. */
 export function createProxyEngine(config: Config, deps: ProxyHandlerDeps = {}): ProxyEngine {
   const logger = deps.logger ?? createLogger(config.logLevel);
   const logAccess = logger.level !== "quiet";
   const ownClient = deps.client === undefined ? createH1Client() : undefined;
-  const client = deps.client ?? ownClient!;
-  const routes = deps.routes ?? new Map();
-  const publish = config.publishUrl;
-  const publishOrigin = publish.origin;
-  const prefix = config.oryPrefix;
-  const oryBase = (config.oryUrl.origin + config.oryUrl.pathname).replace(/\/+$/, "");
-  const appBase = (config.appUrl.origin + config.appUrl.pathname).replace(/\/+$/, "");
-  const oryHost = config.oryUrl.host;
-  const appHostHeader = config.rewriteHost ? config.appUrl.host : publish.host;
-  const oryPublicBase = publishOrigin + prefix;
-  const toOry = urlMapping(config.oryUrl, publish, prefix);
-  const toPublish = urlMapping(config.appUrl, publish);
-  // Ory URLs move under the prefix; the app's own URLs move onto the publish origin.
-  const mappings = config.mode === "tunnel" ? [toOry] : [toOry, toPublish];
-  const rewriteOryBody = createBodyRewriter(mappings);
-  const welcome = {
-    href: `${oryPublicBase}/ui/welcome`,
-    defaultRedirect: config.defaultRedirectUrl.href,
-  };
-  const cookies = { domain: config.cookieDomain, secure: publish.protocol === "https:" };
+  const forward = createForwarder(config, { ...deps, client: deps.client ?? ownClient! });
   const cors = createCorsPolicy({
     ...config.cors,
-    publishOrigin,
+    publishOrigin: config.publishOrigin,
     onRefused: (reason) => logger.debug(reason),
   });
+  const hsts = neutralisesHsts(config.publishUrl);
 
-  const hsts = neutralisesHsts(publish);
-  const finish = (res: ProxyResult, origin: string | null): ProxyResult => {
-    cors.apply(res.headers, origin);
-    if (hsts) res.headers.set("strict-transport-security", "max-age=0");
+  const engine = (async (req: ProxyRequest, info?: ClientInfo): Promise<ProxyResult> => {
+    const started = logAccess ? performance.now() : 0;
+    const origin = req.headers.get("origin");
+    let url: URL | undefined;
+    let res: ProxyResult;
+    let upstream: Forwarded["upstream"] = "orygate";
+    try {
+      const decided = decideTarget(req);
+      if (decided instanceof URL) {
+        url = decided;
+        if (cors.isPreflight(req)) res = fromResponse(cors.preflight(req));
+        else ({ res, upstream } = await forward(req, info, url));
+      } else {
+        res = decided;
+      }
+    } catch (err) {
+      res = errorResponse(err, req, url?.pathname ?? "", logger);
+    }
+    if (res.status !== 101) {
+      cors.apply(res.headers, origin);
+      if (hsts) res.headers.set("strict-transport-security", "max-age=0");
+    }
+    if (logAccess) {
+      logger.access(
+        `${req.method} ${url?.pathname ?? "(refused target)"} ${res.status} ${
+          (performance.now() - started).toFixed(1)
+        }ms ${upstream}`,
+      );
+    }
     return res;
-  };
+  }) as ProxyEngine;
+  engine.close = () => ownClient?.close();
+  return engine;
+}
 
-  const forward = async (
-    req: ProxyRequest,
-    info: ClientInfo | undefined,
-    url: URL,
-  ): Promise<{ res: ProxyResult; upstream: UpstreamName | "orygate" }> => {
+/** A forwarded request's answer, and who gave it (for the access log). */
+interface Forwarded {
+  readonly res: ProxyResult;
+  readonly upstream: UpstreamName | "orygate";
+}
+
+/**
+ * What happens to a request whose target is decided and which is not a preflight: a built-in
+ * route answers it, or it is routed to Ory or the application (where the gate may answer
+ * instead), sent, and its answer modified for the publish URL.
+ */
+function createForwarder(
+  config: Config,
+  deps: ProxyHandlerDeps & { readonly client: UpstreamClient },
+): (req: ProxyRequest, info: ClientInfo | undefined, url: URL) => Promise<Forwarded> {
+  const { client, gate, observeOry } = deps;
+  const routes = deps.routes ?? new Map();
+  const routeOf = createRouter(config);
+  const rewriteFor = createResponseRewrites(config);
+  const timeoutMs = config.upstreamTimeoutMs;
+
+  return async (req, info, url) => {
     const builtin = routes.get(url.pathname);
     if (builtin !== undefined) {
       return { res: fromResponse(await builtin(req)), upstream: "orygate" };
     }
 
-    const isOry = config.mode === "tunnel" || url.pathname === prefix ||
-      url.pathname.startsWith(prefix + "/");
-    const upstream: UpstreamName = isOry ? "Ory" : "application";
-    const path = isOry ? url.pathname.slice(prefix.length) || "/" : url.pathname;
-    const target = new URL((isOry ? oryBase : appBase) + path + url.search);
+    const route = routeOf(url);
+    const { upstream, target } = route;
     const headers = buildUpstreamHeaders(req, {
-      host: isOry ? oryHost : appHostHeader,
+      host: route.host,
       clientIp: info?.remoteAddr?.hostname,
-      publishUrl: publish,
+      publishUrl: config.publishUrl,
     });
-
-    if (isOry) {
-      headers.set("ory-no-custom-domain-redirect", "true");
-      headers.set("ory-base-url-rewrite", oryPublicBase);
-      if (config.apiKey !== undefined) headers.set("ory-base-url-rewrite-token", config.apiKey);
-      if (config.rateLimitAction !== undefined) {
-        headers.set("ory-ratelimit-action", config.rateLimitAction);
-      }
-      headers.set("accept-encoding", decodableEncodings(req.headers.get("accept-encoding")));
-    } else if (deps.gate !== undefined) {
-      let answer = deps.gate(req, headers, url, info);
+    if (route.isOry) {
+      setOryHeaders(headers, req, config);
+    } else if (gate !== undefined) {
+      let answer = gate(req, headers, url, info);
       if (answer instanceof Promise) answer = await answer;
       if (answer !== undefined) return { res: fromResponse(answer), upstream: "orygate" };
     }
 
-    const observe = isOry ? deps.observeOry?.(req, path) : undefined;
+    const observe = route.isOry ? observeOry?.(req, route.path) : undefined;
     // An upgrade carries no body (RFC 9110 §7.8): one that does is forwarded as a plain
     // request, never as a tunnel whose first bytes would be the body.
     const websocket = isWebSocketUpgrade(req) && req.body === null;
@@ -222,7 +160,7 @@ export function createProxyEngine(config: Config, deps: ProxyHandlerDeps = {}): 
       const res = await bridgeWebSocket(req as Request, {
         url: target,
         headers,
-        timeoutMs: config.upstreamTimeoutMs,
+        timeoutMs,
         upstream,
       });
       return { res: fromResponse(res), upstream };
@@ -235,20 +173,10 @@ export function createProxyEngine(config: Config, deps: ProxyHandlerDeps = {}): 
       body: req.body,
       signal: req.signal,
       upstream,
-      timeoutMs: config.upstreamTimeoutMs,
+      timeoutMs,
       upgrade: websocket ? "websocket" : undefined,
     });
-    const location: LocationRewrite = {
-      requestUrl: target,
-      mappings,
-      welcome: isOry ? welcome : undefined,
-    };
-    const res = await modifyResponse(answer, {
-      location,
-      cookies,
-      rewriteBody: isOry ? rewriteOryBody : undefined,
-      maxRewriteBytes: config.maxRewriteBytes,
-    });
+    const res = await modifyResponse(answer, rewriteFor(route));
     if (res.upgraded !== undefined) {
       // Hop-by-hop headers were removed above; these two make the 101 what it is.
       res.headers.set("connection", "upgrade");
@@ -257,43 +185,95 @@ export function createProxyEngine(config: Config, deps: ProxyHandlerDeps = {}): 
     await observe?.(res);
     return { res, upstream };
   };
+}
 
-  const engine = (async (req: ProxyRequest, info?: ClientInfo): Promise<ProxyResult> => {
-    const started = logAccess ? performance.now() : 0;
-    const origin = req.headers.get("origin");
-    // The one decision about the target (request_target.ts): what is routed, protected and
-    // forwarded below is this canonical form, never the raw target.
-    const split = splitUrl(req.url);
-    let url: URL | undefined;
-    let res: ProxyResult;
-    let upstream: UpstreamName | "orygate" = "orygate";
-    try {
-      const decision = canonicalTarget(split.target);
-      const tooLarge = checkLimits(req, split.target);
-      if (tooLarge !== undefined) {
-        res = tooLarge;
-      } else if (decision.refused !== undefined) {
-        res = textResult(400, `orygate: the request target was refused: ${decision.refused}\n`);
-      } else {
-        url = new URL(split.origin + decision.path + decision.query);
-        if (cors.isPreflight(req)) res = fromResponse(cors.preflight(req));
-        else ({ res, upstream } = await forward(req, info, url));
-      }
-    } catch (err) {
-      res = errorResponse(err, req, url?.pathname ?? "", logger);
+/**
+ * The one decision about the target (`request_target.ts`): the URL in canonical form, which
+ * is what is routed, protected and forwarded from here on (never the raw target), or the
+ * answer that refuses the request (400, or 414/431 over the limits).
+ */
+function decideTarget(req: ProxyRequest): URL | ProxyResult {
+  const split = splitUrl(req.url);
+  const decision = canonicalTarget(split.target);
+  const tooLarge = checkLimits(req, split.target);
+  if (tooLarge !== undefined) return tooLarge;
+  if (decision.refused !== undefined) {
+    return textResult(400, `orygate: the request target was refused: ${decision.refused}\n`);
+  }
+  return new URL(split.origin + decision.path + decision.query);
+}
+
+/** Where a request that is not a built-in route goes. */
+interface Route {
+  /** Ory (`/.ory/*` in the proxy, everything in the tunnel), or else the application. */
+  readonly isOry: boolean;
+  readonly upstream: UpstreamName;
+  /** The path the upstream sees: for Ory, the part below the prefix. */
+  readonly path: string;
+  /** The upstream URL: its base, the path, the query. */
+  readonly target: URL;
+  /** The `Host` header it gets. */
+  readonly host: string;
+}
+
+/** Routes canonical URLs: Ory under the prefix (at the root in the tunnel), else the app. */
+function createRouter(config: Config): (url: URL) => Route {
+  const { oryBase, appBase, oryPrefix: prefix } = config;
+  const oryHost = config.oryUrl.host;
+  const appHost = config.rewriteHost ? config.appUrl.host : config.publishUrl.host;
+  const tunnel = config.mode === "tunnel";
+  return (url) => {
+    const { pathname } = url;
+    if (tunnel || pathname === prefix || pathname.startsWith(prefix + "/")) {
+      const path = pathname.slice(prefix.length) || "/";
+      const target = new URL(oryBase + path + url.search);
+      return { isOry: true, upstream: "Ory", path, target, host: oryHost };
     }
-    if (res.status !== 101) res = finish(res, origin);
-    if (logAccess) {
-      logger.access(
-        `${req.method} ${url?.pathname ?? "(refused target)"} ${res.status} ${
-          (performance.now() - started).toFixed(1)
-        }ms ${upstream}`,
-      );
-    }
-    return res;
-  }) as ProxyEngine;
-  engine.close = () => ownClient?.close();
-  return engine;
+    const target = new URL(appBase + pathname + url.search);
+    return { isOry: false, upstream: "application", path: pathname, target, host: appHost };
+  };
+}
+
+/** Ory's control headers: its base URL on the publish side, the API key, encodings we undo. */
+function setOryHeaders(headers: Headers, req: ProxyRequest, config: Config): void {
+  headers.set("ory-no-custom-domain-redirect", "true");
+  headers.set("ory-base-url-rewrite", config.oryPublicBase);
+  if (config.apiKey !== undefined) headers.set("ory-base-url-rewrite-token", config.apiKey);
+  if (config.rateLimitAction !== undefined) {
+    headers.set("ory-ratelimit-action", config.rateLimitAction);
+  }
+  headers.set("accept-encoding", decodableEncodings(req.headers.get("accept-encoding")));
+}
+
+/**
+ * What {@linkcode modifyResponse} does to a route's answer: Ory's URLs move under the prefix
+ * and the app's own onto the publish origin (in `Location` and Ory's text bodies), cookies
+ * move to the publish host, and Ory's welcome redirect goes to the default redirect URL.
+ */
+function createResponseRewrites(config: Config): (route: Route) => ModifyResponseOptions {
+  const toOry: UrlMapping = { from: config.oryBase, to: config.oryPublicBase };
+  const toPublish: UrlMapping = { from: config.appBase, to: config.publishOrigin };
+  const mappings = config.mode === "tunnel" ? [toOry] : [toOry, toPublish];
+  const rewriteOryBody = createBodyRewriter(mappings);
+  const welcome = {
+    href: `${config.oryPublicBase}/ui/welcome`,
+    defaultRedirect: config.defaultRedirectUrl.href,
+  };
+  const cookies = {
+    domain: config.cookieDomain,
+    secure: config.publishUrl.protocol === "https:",
+  };
+  const { maxRewriteBytes } = config;
+  return (route) => ({
+    location: {
+      requestUrl: route.target,
+      mappings,
+      welcome: route.isOry ? welcome : undefined,
+    },
+    cookies,
+    rewriteBody: route.isOry ? rewriteOryBody : undefined,
+    maxRewriteBytes,
+  });
 }
 
 /** Keeps only the codings the proxy can undo to rewrite Ory's bodies. */

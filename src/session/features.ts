@@ -6,14 +6,14 @@
  * @example
  * ```ts ignore
  * const features = await createSessionFeatures(config, { logger });
- * createProxyHandler(config, { gate: features?.gate, routes: features?.routes });
+ * createProxyEngine(config, { gate: features?.gate, routes: features?.routes });
  * ```
  */
 import type { Config } from "../config/config.ts";
 import { createJwksRoute } from "../jwt/jwks.ts";
 import { generateSigningKey, type KeySet, loadOrCreateKeySet } from "../jwt/keys.ts";
 import { createMinter } from "../jwt/mint.ts";
-import type { BuiltinRoutes, ObservedResponse } from "../proxy/handler.ts";
+import type { BuiltinRoutes, ObservedResponse } from "../proxy/contracts.ts";
 import type { ProxyRequest } from "../http1/message.ts";
 import type { Logger } from "../log/logger.ts";
 import { createTtlCache } from "./cache.ts";
@@ -30,7 +30,6 @@ export interface SessionFeatures {
     req: ProxyRequest,
     path: string,
   ) => ((res: ObservedResponse) => void) | undefined;
-  readonly keys?: KeySet;
 }
 
 /** Effects, injectable for tests. */
@@ -38,6 +37,8 @@ export interface SessionFeatureDeps {
   readonly logger: Logger;
   readonly fetch?: typeof fetch;
   readonly now?: () => number;
+  /** Told which keys sign the JWTs, once they are loaded or made (for the CLI's banner). */
+  readonly onSigningKeys?: (keys: KeySet) => void;
 }
 
 const MAX_CACHED_SESSIONS = 10_000;
@@ -58,6 +59,7 @@ export async function createSessionFeatures(
     keys = config.jwt.jwksFile !== undefined
       ? await loadOrCreateKeySet(config.jwt.jwksFile)
       : { keys: [await generateSigningKey()] };
+    deps.onSigningKeys?.(keys);
     const jwks = createJwksRoute(keys);
     routes.set(`${config.oryPrefix}/jwks.json`, jwks);
     routes.set(`${config.oryPrefix}/proxy/jwks.json`, jwks);
@@ -66,7 +68,7 @@ export async function createSessionFeatures(
   const cache = createTtlCache<SessionEntry>({ maxEntries: MAX_CACHED_SESSIONS, now: deps.now });
   const gate = createSessionGate({
     whoami: createWhoami({
-      oryUrl: config.oryUrl,
+      oryBase: config.oryBase,
       fetch: deps.fetch,
       headers: config.rateLimitAction ? { "ory-ratelimit-action": config.rateLimitAction } : {},
     }),
@@ -75,14 +77,14 @@ export async function createSessionFeatures(
     mint: keys
       ? createMinter({
         key: keys.keys[0],
-        issuer: config.oryUrl.href.replace(/\/+$/, ""),
+        issuer: config.oryBase,
         ttlSeconds: config.jwt.ttlSeconds,
         now: deps.now,
       })
       : undefined,
     isProtected,
-    publishUrl: config.publishUrl,
-    oryPublicBase: config.publishUrl.origin + config.oryPrefix,
+    publishOrigin: config.publishOrigin,
+    oryPublicBase: config.oryPublicBase,
     now: deps.now,
     onError: (message) => deps.logger.error(message),
   });
@@ -106,5 +108,5 @@ export async function createSessionFeatures(
     };
   };
 
-  return { gate, routes, observeOry, keys };
+  return { gate, routes, observeOry };
 }

@@ -16,7 +16,7 @@
  * ```
  */
 import type { MintedToken, OrySession } from "../jwt/mint.ts";
-import type { AppRequestGate } from "../proxy/handler.ts";
+import type { AppRequestGate } from "../proxy/contracts.ts";
 import type { ProxyRequest } from "../http1/message.ts";
 import type { TtlCache } from "./cache.ts";
 import {
@@ -47,7 +47,8 @@ export interface SessionGateOptions {
   /** Mints a JWT; undefined with `--no-jwt` (protection only, headers untouched). */
   readonly mint?: (session: OrySession, expiresAt: number | undefined) => Promise<MintedToken>;
   readonly isProtected: (pathname: string) => boolean;
-  readonly publishUrl: URL;
+  /** The publish URL's origin: where `return_to` sends the user back to. */
+  readonly publishOrigin: string;
   /** `<publish>/.ory` */
   readonly oryPublicBase: string;
   readonly now?: () => number;
@@ -151,7 +152,7 @@ function wantsHtml(req: ProxyRequest): boolean {
 }
 
 function deny(req: ProxyRequest, url: URL, options: SessionGateOptions): Response {
-  const returnTo = options.publishUrl.origin + url.pathname + url.search;
+  const returnTo = options.publishOrigin + url.pathname + url.search;
   const login = `${options.oryPublicBase}/self-service/login/browser?return_to=${
     encodeURIComponent(returnTo)
   }`;

@@ -5,7 +5,7 @@
  *
  * @example
  * ```ts ignore
- * const whoami = createWhoami({ oryUrl: new URL("http://127.0.0.1:4433") });
+ * const whoami = createWhoami({ oryBase: "http://127.0.0.1:4433" });
  * const result = await whoami({ key: "k", cookie: "ory_kratos_session=abc" });
  * ```
  */
@@ -29,7 +29,8 @@ export type Whoami = (credentials: Credentials) => Promise<WhoamiResult>;
 
 /** Effects and limits. */
 export interface WhoamiOptions {
-  readonly oryUrl: URL;
+  /** Ory's API base URL, no trailing slash (`Config.oryBase`). */
+  readonly oryBase: string;
   readonly fetch?: typeof fetch;
   readonly sleep?: (ms: number) => Promise<void>;
   /** Per-attempt timeout (default 10 s). */
@@ -46,8 +47,7 @@ const MAX_BODY = 1024 * 1024;
 export function createWhoami(options: WhoamiOptions): Whoami {
   const fetchFn = options.fetch ?? fetch;
   const sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
-  const url = (options.oryUrl.origin + options.oryUrl.pathname).replace(/\/+$/, "") +
-    "/sessions/whoami";
+  const url = options.oryBase + "/sessions/whoami";
   const timeoutMs = options.timeoutMs ?? 10_000;
   const budget = options.retryBudgetMs ?? 2000;
 

@@ -20,11 +20,11 @@ import { ConfigError } from "../errors.ts";
 import { fromPem, toHex } from "./_der.ts";
 import { issueLeafCertificate, LOCALHOST_NAMES } from "./leaf_cert.ts";
 import { defaultConfigDir, loadOrCreateLocalCa } from "./local_ca.ts";
+import type { CommandRunner } from "./command_runner.ts";
+import { manualTrustSteps } from "./manual_trust.ts";
 import {
-  type CommandRunner,
   installCaCertificate,
   type InstallCaOptions,
-  manualTrustSteps,
   type TrustReport,
   trustReportLines,
 } from "./trust_store.ts";

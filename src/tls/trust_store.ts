@@ -4,7 +4,8 @@
  * where this process may write it. Idempotent: a store that already holds this very CA under
  * orygate's nickname is left alone. Every step runs through an injected
  * {@linkcode CommandRunner}, and the outcome is a {@linkcode TrustReport} saying, store by store,
- * what was done and, for what was not, why and the command that would do it by hand.
+ * what was done and, for what was not, why and the command that would do it by hand
+ * (`manual_trust.ts`). Where the stores are is `trust_locations.ts`'s business.
  *
  * @example
  * ```ts
@@ -19,52 +20,27 @@
 import { posix } from "node:path";
 import { ConfigError } from "../errors.ts";
 import { type Bytes, fromPem, toHex } from "./_der.ts";
-
-/** What a command printed and how it ended. */
-export interface CommandResult {
-  /** Exit status. */
-  code: number;
-  /** Standard output, decoded as UTF-8. */
-  stdout: string;
-  /** Standard error, decoded as UTF-8. */
-  stderr: string;
-}
-
-/**
- * Runs a program with arguments (no shell) and resolves with its {@linkcode CommandResult}.
- * When the program does not exist it rejects with `Deno.errors.NotFound`.
- */
-export type CommandRunner = (cmd: string, args: readonly string[]) => Promise<CommandResult>;
-
-/**
- * The real {@linkcode CommandRunner}: `Deno.Command` with no standard input (so a tool that
- * would prompt fails instead of waiting) and a one-minute limit per command.
- *
- * @example
- * ```ts
- * import { runCommand } from "./trust_store.ts";
- * const { code } = await runCommand("true", []).catch(() => ({ code: -1 }));
- * console.log(code); // 0 where `true` exists
- * ```
- */
-export const runCommand: CommandRunner = async (cmd, args) => {
-  const output = await new Deno.Command(cmd, {
-    args: [...args],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(60_000),
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
-};
-
-/** The kinds of trust store orygate knows. */
-export type TrustStoreKind = "nss" | "firefox" | "system";
+import { type CommandResult, type CommandRunner, runCommand } from "./command_runner.ts";
+import {
+  linuxManualCommand,
+  macOsManualCommand,
+  nssAddArgs,
+  nssManualCommand,
+  windowsManualCommand,
+} from "./manual_trust.ts";
+import {
+  DEFAULT_NICKNAME,
+  findFirefoxProfiles,
+  findLinuxSystemStore,
+  firefoxProfileRoots,
+  homeDir,
+  LINUX_SYSTEM_STORES,
+  type LinuxSystemStore,
+  nssDatabases,
+  pathExists,
+  type TrustStoreKind,
+  type TrustStoreOptions,
+} from "./trust_locations.ts";
 
 /** How one store ended up. */
 export type TrustStatus = "installed" | "already-installed" | "skipped" | "failed";
@@ -95,76 +71,10 @@ export interface TrustReport {
   results: TrustStoreResult[];
 }
 
-/** A Linux distribution's anchor directory and the command that rebuilds its bundle. */
-export interface LinuxSystemStore {
-  /** The directory the CA file is copied into. */
-  anchorDir: string;
-  /** The file name used inside it. */
-  fileName: string;
-  /** The program and arguments that rebuild the system bundle. */
-  update: readonly [string, ...string[]];
-}
-
-/**
- * Known Linux system stores, tried in order; the first whose directory exists is used.
- *
- * @example
- * ```ts
- * import { LINUX_SYSTEM_STORES } from "./trust_store.ts";
- * LINUX_SYSTEM_STORES[0].update[0]; // "update-ca-certificates"
- * ```
- */
-export const LINUX_SYSTEM_STORES: readonly LinuxSystemStore[] = [
-  // Debian, Ubuntu, Alpine
-  {
-    anchorDir: "/usr/local/share/ca-certificates",
-    fileName: "orygate-local-ca.crt",
-    update: ["update-ca-certificates"],
-  },
-  // Fedora, RHEL, CentOS
-  {
-    anchorDir: "/etc/pki/ca-trust/source/anchors",
-    fileName: "orygate-local-ca.pem",
-    update: ["update-ca-trust", "extract"],
-  },
-  // Arch
-  {
-    anchorDir: "/etc/ca-certificates/trust-source/anchors",
-    fileName: "orygate-local-ca.crt",
-    update: ["trust", "extract-compat"],
-  },
-  // openSUSE
-  {
-    anchorDir: "/usr/share/pki/trust/anchors",
-    fileName: "orygate-local-ca.pem",
-    update: ["update-ca-certificates"],
-  },
-];
-
-/** The nickname orygate's CA gets in NSS databases. */
-export const DEFAULT_NICKNAME = "orygate local development CA";
-
 /** Options of {@linkcode installCaCertificate}; every effect can be replaced for tests. */
-export interface InstallCaOptions {
+export interface InstallCaOptions extends TrustStoreOptions {
   /** Runs `certutil`, `security`, `update-ca-certificates`…; defaults to {@linkcode runCommand}. */
   run?: CommandRunner;
-  /** Which kinds of store to try; defaults to all. */
-  stores?: readonly TrustStoreKind[];
-  /** Operating system; defaults to `Deno.build.os`. */
-  os?: typeof Deno.build.os;
-  /** Environment (for `HOME`); defaults to `Deno.env.toObject()`. */
-  env?: Readonly<Record<string, string | undefined>>;
-  /** NSS nickname; defaults to {@linkcode DEFAULT_NICKNAME}. */
-  nickname?: string;
-  /**
-   * The shared NSS database to use, created when missing. Defaults on Linux to
-   * `$HOME/.pki/nssdb` (plus the Chromium snap's database when it exists); elsewhere to none.
-   */
-  nssDbDir?: string;
-  /** Directories whose subdirectories are Firefox profiles; defaults per operating system. */
-  firefoxProfileRoots?: readonly string[];
-  /** Linux system stores to look for; defaults to {@linkcode LINUX_SYSTEM_STORES}. */
-  linuxSystemStores?: readonly LinuxSystemStore[];
   /** Whether this process runs as root; defaults to `Deno.uid() === 0`. */
   isRoot?: boolean;
 }
@@ -207,7 +117,7 @@ export async function installCaCertificate(
     caDer,
     caPem,
     os,
-    home: (os === "windows" ? env.USERPROFILE : env.HOME) ?? "",
+    home: homeDir(os, env),
     nickname: options.nickname ?? DEFAULT_NICKNAME,
     run: options.run ?? runCommand,
     isRoot: options.isRoot ?? (os !== "windows" && isRootUser()),
@@ -217,7 +127,7 @@ export async function installCaCertificate(
   const results: TrustStoreResult[] = [];
   if (stores.has("nss")) {
     for (const db of nssDatabases(ctx, options.nssDbDir)) {
-      if (!db.create && !(await exists(db.dir))) continue;
+      if (!db.create && !(await pathExists(db.dir))) continue;
       results.push(await installIntoNss(ctx, "nss", db.name, db.dir, db.create));
     }
   }
@@ -283,85 +193,6 @@ export function trustReportLines(report: TrustReport): string[] {
   return lines;
 }
 
-/** One trust store and the command that adds the CA to it by hand. */
-export interface ManualTrustStep {
-  /** A human name, as in {@linkcode TrustStoreResult.name}. */
-  name: string;
-  /** The command to run (a shell command; on Windows, for a Command Prompt). */
-  command: string;
-}
-
-/**
- * The commands that would add `caFile` to each trust store of this operating system, without
- * running anything: what `--dont-install-cert` prints. Linux: the shared NSS database
- * (Chrome, Chromium), each Firefox profile found, and the system store (its anchor directory and
- * update command, or p11-kit's `trust anchor` when no known directory exists); macOS: Firefox
- * profiles and the System keychain; Windows: the ROOT store.
- *
- * @example
- * ```ts
- * import { manualTrustSteps } from "./trust_store.ts";
- * const steps = await manualTrustSteps("C:\\orygate\\ca.pem", { os: "windows", env: {} });
- * steps[0].command; // "certutil -addstore -f ROOT C:\\orygate\\ca.pem (in a Command Prompt run as administrator)"
- * ```
- */
-export async function manualTrustSteps(
-  caFile: string,
-  options: Omit<InstallCaOptions, "run" | "isRoot"> = {},
-): Promise<ManualTrustStep[]> {
-  const os = options.os ?? Deno.build.os;
-  const env = options.env ?? Deno.env.toObject();
-  const home = (os === "windows" ? env.USERPROFILE : env.HOME) ?? "";
-  const nickname = options.nickname ?? DEFAULT_NICKNAME;
-  const stores = new Set(options.stores ?? ["nss", "firefox", "system"]);
-  const ctx = { os, home };
-  const steps: ManualTrustStep[] = [];
-  if (stores.has("nss")) {
-    for (const db of nssDatabases(ctx, options.nssDbDir)) {
-      if (!db.create && !(await exists(db.dir))) continue;
-      const needsDb = db.create && !(await exists(posix.join(db.dir, "cert9.db")));
-      steps.push({ name: db.name, command: nssManualCommand(db.dir, needsDb, nickname, caFile) });
-    }
-  }
-  if (stores.has("firefox")) {
-    const roots = options.firefoxProfileRoots ?? firefoxProfileRoots(ctx);
-    for (const profile of await findFirefoxProfiles(roots)) {
-      if (profile.legacy) continue;
-      steps.push({
-        name: `Firefox profile ${posix.basename(profile.dir)}`,
-        command: nssManualCommand(profile.dir, false, nickname, caFile),
-      });
-    }
-  }
-  if (stores.has("system")) {
-    if (os === "linux") {
-      let store: LinuxSystemStore | undefined;
-      for (const candidate of options.linuxSystemStores ?? LINUX_SYSTEM_STORES) {
-        if (await exists(candidate.anchorDir)) {
-          store = candidate;
-          break;
-        }
-      }
-      steps.push(
-        store
-          ? {
-            name: `system trust store (${store.update[0]})`,
-            command: linuxManualCommand(caFile, store),
-          }
-          : {
-            name: "system trust store (p11-kit)",
-            command: `sudo trust anchor --store ${quote(caFile)}`,
-          },
-      );
-    } else if (os === "darwin") {
-      steps.push({ name: "macOS keychain", command: macOsManualCommand(caFile) });
-    } else if (os === "windows") {
-      steps.push({ name: "Windows root store", command: windowsManualCommand(caFile) });
-    }
-  }
-  return steps;
-}
-
 interface Context {
   caFile: string;
   caDer: Bytes;
@@ -373,65 +204,6 @@ interface Context {
   isRoot: boolean;
   /** Set once `certutil` turned out to be absent, so it is not looked for again. */
   certutilMissing: boolean;
-}
-
-interface NssDatabase {
-  name: string;
-  dir: string;
-  create: boolean;
-}
-
-function nssDatabases(
-  ctx: Pick<Context, "os" | "home">,
-  override: string | undefined,
-): NssDatabase[] {
-  const name = "NSS database (Chrome, Chromium)";
-  if (override !== undefined) return [{ name, dir: override, create: true }];
-  if (ctx.os !== "linux" || !ctx.home) return [];
-  return [
-    { name, dir: posix.join(ctx.home, ".pki", "nssdb"), create: true },
-    {
-      name: "NSS database (Chromium snap)",
-      dir: posix.join(ctx.home, "snap", "chromium", "current", ".pki", "nssdb"),
-      create: false,
-    },
-  ];
-}
-
-function firefoxProfileRoots(ctx: Pick<Context, "os" | "home">): string[] {
-  if (!ctx.home) return [];
-  if (ctx.os === "darwin") {
-    return [posix.join(ctx.home, "Library", "Application Support", "Firefox", "Profiles")];
-  }
-  // On Windows certutil is Microsoft's, not NSS's; Firefox there can read the Windows store.
-  if (ctx.os === "windows") return [];
-  return [
-    posix.join(ctx.home, ".mozilla", "firefox"),
-    posix.join(ctx.home, "snap", "firefox", "common", ".mozilla", "firefox"),
-    posix.join(ctx.home, ".var", "app", "org.mozilla.firefox", ".mozilla", "firefox"),
-  ];
-}
-
-async function findFirefoxProfiles(
-  roots: readonly string[],
-): Promise<{ dir: string; legacy: boolean }[]> {
-  const profiles: { dir: string; legacy: boolean }[] = [];
-  for (const root of roots) {
-    let entries: Deno.DirEntry[];
-    try {
-      entries = await Array.fromAsync(Deno.readDir(root));
-    } catch {
-      continue;
-    }
-    entries.sort((a, b) => a.name.localeCompare(b.name));
-    for (const entry of entries) {
-      if (!entry.isDirectory) continue;
-      const dir = posix.join(root, entry.name);
-      if (await exists(posix.join(dir, "cert9.db"))) profiles.push({ dir, legacy: false });
-      else if (await exists(posix.join(dir, "cert8.db"))) profiles.push({ dir, legacy: true });
-    }
-  }
-  return profiles;
 }
 
 const CERTUTIL_HINT = "certutil is not installed (Debian/Ubuntu: sudo apt install " +
@@ -446,7 +218,7 @@ async function installIntoNss(
 ): Promise<TrustStoreResult> {
   const db = `sql:${dir}`;
   const addArgs = nssAddArgs(db, ctx.nickname, ctx.caFile);
-  const needsDb = create && !(await exists(posix.join(dir, "cert9.db")));
+  const needsDb = create && !(await pathExists(posix.join(dir, "cert9.db")));
   const manualCommand = nssManualCommand(dir, needsDb, ctx.nickname, ctx.caFile);
   const base = { kind, name, location: dir };
   const skipped = (reason: string): TrustStoreResult => ({
@@ -462,7 +234,7 @@ async function installIntoNss(
     manualCommand,
   });
   if (ctx.certutilMissing) return skipped(CERTUTIL_HINT);
-  const madeDir = needsDb && !(await exists(dir));
+  const madeDir = needsDb && !(await pathExists(dir));
   try {
     if (needsDb) {
       await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
@@ -496,34 +268,6 @@ async function installIntoNss(
   }
 }
 
-function nssAddArgs(db: string, nickname: string, caFile: string): string[] {
-  return ["-d", db, "-A", "-t", "C,,", "-n", nickname, "-i", caFile];
-}
-
-/** The shell command that adds the CA to the NSS database in `dir` (creating it if needed). */
-function nssManualCommand(dir: string, needsDb: boolean, nickname: string, caFile: string) {
-  const db = `sql:${dir}`;
-  return (needsDb ? `mkdir -p ${quote(dir)} && ` : "") +
-    (needsDb ? `certutil -d ${quote(db)} -N --empty-password && ` : "") +
-    ["certutil", ...nssAddArgs(db, nickname, caFile)].map(quote).join(" ");
-}
-
-function linuxManualCommand(caFile: string, store: LinuxSystemStore): string {
-  const target = posix.join(store.anchorDir, store.fileName);
-  return `sudo cp ${quote(caFile)} ${quote(target)} && sudo ` + store.update.map(quote).join(" ");
-}
-
-function macOsManualCommand(caFile: string): string {
-  return "sudo security add-trusted-cert -d -r trustRoot -k " +
-    `/Library/Keychains/System.keychain ${quote(caFile)}`;
-}
-
-function windowsManualCommand(caFile: string): string {
-  return `certutil -addstore -f ROOT ${
-    winQuote(caFile)
-  } (in a Command Prompt run as administrator)`;
-}
-
 async function installIntoSystem(
   ctx: Context,
   linuxStores: readonly LinuxSystemStore[],
@@ -550,13 +294,7 @@ async function installIntoLinux(
   ctx: Context,
   stores: readonly LinuxSystemStore[],
 ): Promise<TrustStoreResult> {
-  let store: LinuxSystemStore | undefined;
-  for (const candidate of stores) {
-    if (await exists(candidate.anchorDir)) {
-      store = candidate;
-      break;
-    }
-  }
+  const store = await findLinuxSystemStore(stores);
   if (!store) {
     return {
       kind: "system",
@@ -679,22 +417,4 @@ function isRootUser(): boolean {
   } catch {
     return false; // no --allow-sys: assume an ordinary user
   }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Quotes one word for a POSIX shell, only when it needs it. */
-function quote(word: string): string {
-  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
-}
-
-function winQuote(word: string): string {
-  return /[\s"]/.test(word) ? `"${word.replace(/"/g, '""')}"` : word;
 }

@@ -8,7 +8,6 @@ export const assertEquals: <T>(
 ) => asserts actual is T = assert.deepStrictEqual;
 export const assertMatch = (actual: string, re: RegExp, message?: string): void =>
   assert.match(actual, re, message);
-export const assert_ = assert.ok;
 export { assert };
 
 /** Asserts that `fn` throws (or rejects) an error of `type` whose message matches `re`. */

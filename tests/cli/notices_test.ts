@@ -1,7 +1,7 @@
 import { oryUrlConflict } from "../../src/cli/notices.ts";
 import { assertEquals } from "../_support/assert.ts";
 
-const config = { oryUrl: new URL("http://127.0.0.1:4433/") };
+const config = { oryBase: "http://127.0.0.1:4433" };
 
 Deno.test("oryUrlConflict() names the Ory URL's source and the ignored project", async (t) => {
   const cases: [string, Parameters<typeof oryUrlConflict>[0], string | undefined][] = [

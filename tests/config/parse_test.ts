@@ -27,6 +27,29 @@ Deno.test("parseConfig() defaults", () => {
   assertEquals(Object.isFrozen(c) && Object.isFrozen(c.cors), true);
 });
 
+Deno.test("parseConfig() derives the URLs the engine joins paths to, once", async (t) => {
+  await t.step("proxy: bases without trailing slashes, Ory published under /.ory", () => {
+    const c = parseConfig(
+      input({ appUrl: "http://127.0.0.1:3000/app/?x=1", publishUrl: "https://www.example.org" }, {
+        sdkUrl: "http://127.0.0.1:4433/kratos//",
+      }),
+    );
+    assertEquals(
+      [c.oryBase, c.appBase, c.publishOrigin, c.oryPublicBase],
+      [
+        "http://127.0.0.1:4433/kratos",
+        "http://127.0.0.1:3000/app",
+        "https://www.example.org",
+        "https://www.example.org/.ory",
+      ],
+    );
+  });
+  await t.step("tunnel: Ory at the root of the publish origin", () => {
+    const c = parseConfig(input({ command: "tunnel" }));
+    assertEquals([c.oryBase, c.oryPublicBase], [ory, "http://localhost:4000"]);
+  });
+});
+
 Deno.test("parseConfig() --websocket-idle-timeout: a duration, 0 for never", () => {
   assertEquals(
     parseConfig(input({}, { websocketIdleTimeout: "90s" })).websocketIdleTimeoutMs,

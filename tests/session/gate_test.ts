@@ -9,7 +9,7 @@ import type { Credentials } from "../../src/session/credentials.ts";
 import type { WhoamiResult } from "../../src/session/whoami.ts";
 import { assertEquals } from "../_support/assert.ts";
 
-const publishUrl = new URL("http://localhost:4000");
+const publishOrigin = "http://localhost:4000";
 const HOUR = 3600_000;
 
 async function setup(
@@ -28,7 +28,7 @@ async function setup(
       ? undefined
       : createMinter({ key, issuer: "http://ory", ttlSeconds: 60, now: clock }),
     isProtected: compileProtection(options.protect ?? []),
-    publishUrl,
+    publishOrigin,
     oryPublicBase: "http://localhost:4000/.ory",
     now: clock,
   });

@@ -19,7 +19,7 @@ Deno.test("createWhoami() names why Ory could not be reached", async () => {
     ),
   });
   const whoami = createWhoami({
-    oryUrl: new URL("https://x.projects.oryapis.com"),
+    oryBase: "https://x.projects.oryapis.com",
     fetch: () => Promise.reject(refused),
   });
   assertEquals(await whoami(cred), {
@@ -29,13 +29,13 @@ Deno.test("createWhoami() names why Ory could not be reached", async () => {
 });
 
 Deno.test("createWhoami()", async (t) => {
-  const oryUrl = new URL("https://x.projects.oryapis.com");
+  const oryBase = "https://x.projects.oryapis.com";
   const sleeps: number[] = [];
   const sleep = (ms: number) => (sleeps.push(ms), Promise.resolve());
   await t.step("an active session, asked with only the credential", async () => {
     const seen: Request[] = [];
     const whoami = createWhoami({
-      oryUrl,
+      oryBase,
       fetch: fakeFetch([() => Response.json(active)], seen),
       sleep,
     });
@@ -47,7 +47,7 @@ Deno.test("createWhoami()", async (t) => {
   });
   await t.step("401 and inactive sessions are 'none'", async () => {
     const whoami = createWhoami({
-      oryUrl,
+      oryBase,
       fetch: fakeFetch([
         () => new Response("", { status: 401 }),
         () => Response.json({ ...active, active: false }),
@@ -61,7 +61,7 @@ Deno.test("createWhoami()", async (t) => {
     sleeps.length = 0;
     const r429 = () => new Response("", { status: 429 });
     const whoami = createWhoami({
-      oryUrl,
+      oryBase,
       fetch: fakeFetch([r429, r429, () => Response.json(active)]),
       sleep,
     });
@@ -71,7 +71,7 @@ Deno.test("createWhoami()", async (t) => {
   await t.step("429 past the budget is an error with Retry-After, never 'none'", async () => {
     const r429 = () => new Response("", { status: 429, headers: { "retry-after": "9" } });
     const whoami = createWhoami({
-      oryUrl,
+      oryBase,
       fetch: fakeFetch(Array(20).fill(r429)),
       sleep,
       retryBudgetMs: 500,
@@ -82,7 +82,7 @@ Deno.test("createWhoami()", async (t) => {
   });
   await t.step("network failures, 5xx and bad JSON are errors", async () => {
     const whoami = createWhoami({
-      oryUrl,
+      oryBase,
       fetch: fakeFetch([
         () => new Response("", { status: 502 }),
         () => new Response("{not json", { status: 200 }),
@@ -98,7 +98,7 @@ Deno.test("createWhoami()", async (t) => {
 Deno.test("createWhoami(): an active session without an identity id is an error", async () => {
   for (const identity of [{ id: "" }, {}, undefined, { id: 42 }]) {
     const whoami = createWhoami({
-      oryUrl: new URL("https://x.projects.oryapis.com"),
+      oryBase: "https://x.projects.oryapis.com",
       fetch: fakeFetch([() => Response.json({ ...active, identity })]),
     });
     const result = await whoami(cred);

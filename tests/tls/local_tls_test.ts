@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { loadOrCreateLocalCa } from "../../src/tls/local_ca.ts";
 import { prepareLocalTls } from "../../src/tls/local_tls.ts";
-import type { CommandRunner } from "../../src/tls/trust_store.ts";
+import type { CommandRunner } from "../../src/tls/command_runner.ts";
 import { opensslOk } from "../_support/openssl.ts";
 
 async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {

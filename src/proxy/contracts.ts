@@ -1,0 +1,76 @@
+/**
+ * The engine's contracts: what it is ({@linkcode ProxyEngine}) and what plugs into it
+ * ({@linkcode ProxyHandlerDeps}: the upstream client, the gate for application requests,
+ * built-in routes, the observer of Ory's responses). Types only, so the session layer, the
+ * web adapter and the CLI can name them without importing the engine itself.
+ *
+ * @example
+ * ```ts
+ * import type { AppRequestGate } from "./contracts.ts";
+ * // A gate that lets nobody without a cookie reach the app.
+ * const gate: AppRequestGate = (req) =>
+ *   req.headers.has("cookie") ? undefined : new Response("sign in first", { status: 401 });
+ * ```
+ *
+ * @module
+ */
+import type { ClientInfo, ProxyRequest, ProxyResult } from "../http1/message.ts";
+import type { UpstreamClient } from "../http1/upstream.ts";
+import type { Logger } from "../log/logger.ts";
+
+export type { ClientInfo };
+
+/**
+ * Decides about a request bound for the application, after its headers are built: it may
+ * set `Authorization` on `headers`, or answer itself (a login redirect, a 401). `connection`
+ * is the request's {@linkcode ClientInfo} (one object per client connection under orygate's
+ * server), for state that lives as long as the connection. Synchronous answers skip a
+ * promise on the hot path.
+ */
+export type AppRequestGate = (
+  req: ProxyRequest,
+  headers: Headers,
+  url: URL,
+  connection?: object,
+) => Response | undefined | Promise<Response | undefined>;
+
+/** Built-in routes answered by the proxy itself (e.g. the JWKS), by exact path. */
+export type BuiltinRoutes = ReadonlyMap<
+  string,
+  (req: ProxyRequest) => Response | Promise<Response>
+>;
+
+/** What an Ory response observer sees. */
+export interface ObservedResponse {
+  readonly status: number;
+  readonly headers: Headers;
+}
+
+/** Injected effects and extensions. */
+export interface ProxyHandlerDeps {
+  /** Sends requests upstream. Default: the pooled HTTP/1.1 client (`http1/client.ts`). */
+  readonly client?: UpstreamClient;
+  readonly logger?: Logger;
+  /** Session → JWT and path protection for application requests. */
+  readonly gate?: AppRequestGate;
+  /** Exact-path routes served by the proxy. */
+  readonly routes?: BuiltinRoutes;
+  /**
+   * Sees each Ory request before it is sent (with its path below the prefix) and may return
+   * a callback for the response, e.g. to notice logouts passing through.
+   */
+  readonly observeOry?: (
+    req: ProxyRequest,
+    path: string,
+  ) => ((res: ObservedResponse) => void | Promise<void>) | undefined;
+}
+
+/**
+ * The engine: answers a request; can release its pooled connections. orygate's HTTP/1.1
+ * server serves it as it is; the web adapter (`web_adapter.ts`) wraps it for `Deno.serve`.
+ */
+export interface ProxyEngine {
+  (req: ProxyRequest, info?: ClientInfo): Promise<ProxyResult>;
+  /** Closes idle upstream connections. */
+  close(): void;
+}

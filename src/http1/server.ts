@@ -59,6 +59,19 @@ export interface H1ServerOptions {
   readonly tunnelIdleTimeoutMs?: number;
   /** Called with handler failures and unexpected errors (the client got a 500 or a reset). */
   readonly onError?: (error: unknown) => void;
+  /** Told when client connections and joined (upgraded) tunnels open and close. */
+  readonly hooks?: ServerHooks;
+}
+
+/**
+ * What the server tells its owner about connections, e.g. for gauges of open connections and
+ * WebSocket tunnels. Each "opened" is followed by exactly one "closed".
+ */
+export interface ServerHooks {
+  connectionOpened(): void;
+  connectionClosed(): void;
+  tunnelOpened(): void;
+  tunnelClosed(): void;
 }
 
 /** A running server. */
@@ -143,7 +156,9 @@ export class Server {
       }
       const c = new Connection(this, conn);
       this.open.add(c);
+      this.options.hooks?.connectionOpened();
       void c.serve().finally(() => {
+        this.options.hooks?.connectionClosed();
         this.open.delete(c);
         if (this.closing && this.open.size === 0) this.#done();
       });

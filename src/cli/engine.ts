@@ -13,6 +13,7 @@ import { createOrygateHandler } from "../create_handler.ts";
 import { openBrowser } from "../runtime/open_browser.ts";
 import { listen, listenMetrics, type RunningServer } from "./listen.ts";
 import { createMetricsEndpoint } from "../metrics/endpoint.ts";
+import { countUpstreamError } from "../metrics/upstream_error_kind.ts";
 import { createPrometheusMetrics, type PrometheusMetrics } from "../metrics/prometheus.ts";
 import type { Logger } from "../log/logger.ts";
 import { VERSION } from "../version.ts";
@@ -118,6 +119,13 @@ function startServer(
     headerTimeoutMs: config.headerTimeoutMs,
     tunnelIdleTimeoutMs: config.websocketIdleTimeoutMs,
     httpsOrigin: config.publishOrigin,
-    hooks: metrics,
+    hooks: metrics && {
+      connectionOpened: metrics.connectionOpened,
+      connectionClosed: metrics.connectionClosed,
+      tunnelOpened: metrics.tunnelOpened,
+      tunnelClosed: metrics.tunnelClosed,
+      // A response body that broke off mid-way: the upstream's failure, counted by kind.
+      responseFailed: (err) => countUpstreamError(err, metrics),
+    },
   });
 }

@@ -65,13 +65,15 @@ export interface H1ServerOptions {
 
 /**
  * What the server tells its owner about connections, e.g. for gauges of open connections and
- * WebSocket tunnels. Each "opened" is followed by exactly one "closed".
+ * WebSocket tunnels (each "opened" is followed by exactly one "closed"), and about response
+ * bodies that failed while being written (the error the body's stream raised, or the write's).
  */
 export interface ServerHooks {
   connectionOpened(): void;
   connectionClosed(): void;
   tunnelOpened(): void;
   tunnelClosed(): void;
+  responseFailed?(error: unknown): void;
 }
 
 /** A running server. */

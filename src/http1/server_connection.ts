@@ -467,6 +467,7 @@ export class Connection extends ReadBuffer {
     } catch (err) {
       this.#bytesOut = sent;
       this.#writeError = err;
+      this.server.options.hooks?.responseFailed?.(err);
       // The client sees the connection close before the body's end: an error, never a
       // truncated body passed off as complete.
       if (reader !== undefined) reader.cancel(err).catch(() => {});

@@ -118,17 +118,22 @@ export function createPrometheusMetrics(options: { readonly version: string }): 
   const checksBy = Object.fromEntries(RESULTS.map((r) => [r, sessionChecks.series(r)]));
   const denialsBy = Object.fromEntries(DENIALS.map((k) => [k, denials.series(k)]));
 
-  /** The request counter's series per route, method and status, looked up once each. */
-  const requestSeries = new Map<string, Sample>();
+  /**
+   * The request counter's series by route, then method, then status (an array index): looked
+   * up once each, and found again without building a key string per request.
+   */
+  const requestSeries = Object.fromEntries(ROUTES.map((r) => [r, new Map<string, Sample[]>()]));
   const requestSample = (route: RouteLabel, method: string, status: number) => {
-    const m = METHODS.has(method) ? method : "OTHER";
-    const key = route + m + status;
-    let sample = requestSeries.get(key);
-    if (sample === undefined) {
-      sample = requests.series(route, m, String(status));
-      requestSeries.set(key, sample);
+    const byMethod = requestSeries[route];
+    let byStatus = byMethod.get(method);
+    if (byStatus === undefined) {
+      const m = METHODS.has(method) ? method : "OTHER";
+      byStatus = m === method ? [] : byMethod.get(m) ?? [];
+      // Bounded: only the standard methods get their own entry; the rest share OTHER's.
+      byMethod.set(m, byStatus);
+      if (m !== method) return byStatus[status] ??= requests.series(route, m, String(status));
     }
-    return sample;
+    return byStatus[status] ??= requests.series(route, method, String(status));
   };
 
   return {

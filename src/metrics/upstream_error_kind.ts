@@ -13,8 +13,8 @@
  *
  * @module
  */
-import type { UpstreamError } from "../errors.ts";
-import type { UpstreamErrorKind } from "./metrics.ts";
+import { UpstreamError } from "../errors.ts";
+import type { Metrics, UpstreamErrorKind } from "./metrics.ts";
 
 /** What the HTTP/1.1 client says when a connection ended under a request or a response. */
 const DROPPED = /closed the (connection|response)|connection reset|broken pipe|unexpected ?eof/i;
@@ -32,4 +32,13 @@ export function upstreamErrorKind(err: UpstreamError): UpstreamErrorKind {
     e = e.cause;
   }
   return "protocol";
+}
+
+/**
+ * Counts `err` when it is an upstream failure (before the response head, or raised by a
+ * response body mid-way); anything else (a client gone) is not the upstream's.
+ */
+export function countUpstreamError(err: unknown, metrics: Pick<Metrics, "upstreamError">): void {
+  if (!(err instanceof UpstreamError)) return;
+  metrics.upstreamError(err.upstream === "Ory" ? "ory" : "app", upstreamErrorKind(err));
 }

@@ -23,7 +23,7 @@ import { createCorsPolicy } from "../rewrite/cors.ts";
 import type { UrlMapping } from "../rewrite/url_map.ts";
 import { createLogger, type Logger } from "../log/logger.ts";
 import { type Metrics, NO_METRICS, type RouteLabel } from "../metrics/metrics.ts";
-import { upstreamErrorKind } from "../metrics/upstream_error_kind.ts";
+import { countUpstreamError } from "../metrics/upstream_error_kind.ts";
 import { DECODABLE_ENCODINGS } from "./decode_body.ts";
 import { neutralisesHsts } from "./hsts.ts";
 import { modifyResponse, type ModifyResponseOptions } from "./modify_response.ts";
@@ -112,22 +112,23 @@ export function createProxyEngine(config: Config, deps: ProxyHandlerDeps = {}): 
     if (timed) {
       const durationMs = performance.now() - started;
       metrics.request(facts.route, req.method, res.status, durationMs / 1000);
-      res.onFinished = (bytesOut, error) => {
-        if (error instanceof UpstreamError) countUpstreamError(error, metrics);
-        if (!logAccess) return;
-        logger.access({
-          method: req.method,
-          path: url?.pathname ?? "(refused target)",
-          status: res.status,
-          durationMs,
-          route: facts.route,
-          answeredBy: facts.answeredBy,
-          bytesOut,
-          remoteAddr: info?.remoteAddr?.hostname,
-          requestId: facts.requestId,
-          identityId: facts.identityId,
-        });
-      };
+      // Only for the access line: a closure and a new property per request cost ~10 % of
+      // req/s under load (a) when they were set for metrics alone.
+      if (logAccess) {
+        res.onFinished = (bytesOut) =>
+          logger.access({
+            method: req.method,
+            path: url?.pathname ?? "(refused target)",
+            status: res.status,
+            durationMs,
+            route: facts.route,
+            answeredBy: facts.answeredBy,
+            bytesOut,
+            remoteAddr: info?.remoteAddr?.hostname,
+            requestId: facts.requestId,
+            identityId: facts.identityId,
+          });
+      }
     }
     return res;
   }) as ProxyEngine;
@@ -142,10 +143,6 @@ interface RequestFacts extends GateFacts {
   route: RouteLabel;
   /** Who answered, in words: the upstream's name, or `orygate`. */
   answeredBy: string;
-}
-
-function countUpstreamError(err: UpstreamError, metrics: Metrics): void {
-  metrics.upstreamError(err.upstream === "Ory" ? "ory" : "app", upstreamErrorKind(err));
 }
 
 /**

@@ -9,6 +9,7 @@ import { startTestApp, type TestApp } from "../_support/test_app.ts";
 import { assert, assertEquals, assertMatch } from "../_support/assert.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
+const RESET = { upstream: "app", kind: "reset" };
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 interface Stack {
@@ -186,6 +187,17 @@ Deno.test("metrics: a scrape after known traffic", opts, async (t) => {
           m.value("orygate_upstream_errors_total", { upstream: "app", kind: "connect" }),
           0,
         );
+      });
+      await t.step("an app that dies mid-body is an upstream reset", async () => {
+        const res = await fetch(`${proxy.url}/die`);
+        assertEquals(res.status, 200);
+        await res.arrayBuffer().then(() => assert(false, "the body ended cleanly"), () => {});
+        let after = await scrape(metricsUrl);
+        for (let i = 0; i < 20 && after.value("orygate_upstream_errors_total", RESET) === 0; i++) {
+          await new Promise((r) => setTimeout(r, 50));
+          after = await scrape(metricsUrl);
+        }
+        assertEquals(after.value("orygate_upstream_errors_total", RESET), 1);
       });
       await t.step("gauges: open connections, WebSocket tunnels", async () => {
         const ws = new WebSocket(`${proxy.url.replace("http", "ws")}/ws`);

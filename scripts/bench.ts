@@ -23,6 +23,9 @@
  * - `upload`: 1 GiB PUT through the proxy with curl to the sink, which answers the byte count
  *   it read (checked); MB/s and the proxy's peak RSS (VmHWM).
  * - `download`: 1 GiB through the proxy with curl, MB/s and the proxy's peak RSS.
+ * - `metrics`: the cost of counting: load (a) on two orygate processes, one with
+ *   `--metrics-address`, one without, in alternating pairs; reports on/off req/s (the issue's
+ *   bound: no more than 3 % lost) and checks that the counting one counted.
  * - `sse`: `--streams` (1000) concurrent event streams, one event per 100 ms each, held for the
  *   wrk duration; events/s in total, event delay p50/p99, the proxy's CPU and RSS. The baseline
  *   proxies them with `proxy_buffering off`.
@@ -369,6 +372,7 @@ async function startProxy(
   kind: ProxyKind,
   upstreams: ProxyUpstreams,
   ctx: Context,
+  extraArgs: readonly string[] = [],
 ): Promise<Proxy> {
   if (kind === "ory") {
     return await startOryProxy(ctx.options.oryBin!, upstreams, upstreams.sdkUrl ?? ctx.helper.url);
@@ -388,6 +392,7 @@ async function startProxy(
     "--host",
     "127.0.0.1",
     "--quiet",
+    ...extraArgs,
   ];
   const child = new Deno.Command(DENO, {
     args,
@@ -648,6 +653,8 @@ class Http1Body {
 interface Row {
   readonly scenario: string;
   readonly target: ProxyKind | "nginx";
+  /** Which configuration of the target (`metrics`: `metrics off` / `metrics on`). */
+  readonly variant?: string;
   /** For `sse`: the source's event interval is fixed, so see `eventsPerSec` instead. */
   readonly rps?: number;
   /** Latency percentiles; for `sse`, how late events arrived. */
@@ -662,6 +669,9 @@ interface Row {
   /** (b): session over anonymous requests, alternating runs on the same process. */
   readonly anonRatio?: number;
   readonly anonPairRatios?: number[];
+  /** `metrics`: req/s with `--metrics-address` over without (median of alternating pairs). */
+  readonly metricsRatio?: number;
+  readonly metricsPairRatios?: number[];
   /** (b): Ory session checks over the proxy's whole life (the check, warm-up and load). */
   readonly whoamiCalls?: number;
   /** The proxy's CPU time per request, in microseconds. */
@@ -1019,7 +1029,63 @@ const sse: Scenario = {
   },
 };
 
-const SCENARIOS: readonly Scenario[] = [anonymous, session, bigUpload, bigDownload, sse];
+const metricsCost: Scenario = {
+  id: "metrics",
+  title: "(a) with --metrics-address against without, alternating pairs, wrk -t1 -c32",
+  async run(ctx) {
+    const upstreams = { app: ctx.nginx.upstreamUrl };
+    const metricsPort = await freePort();
+    const off = await startProxy("cli", upstreams, ctx);
+    try {
+      const on = await startProxy("cli", upstreams, ctx, [
+        "--metrics-address",
+        `127.0.0.1:${metricsPort}`,
+      ]);
+      try {
+        await warmUp(off.url + "/");
+        await warmUp(on.url + "/");
+        const alt = await alternate(
+          { url: off.url + "/", pid: off.pid },
+          { url: on.url + "/", pid: on.pid },
+          ctx.options,
+        );
+        const scraped = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+        const counted = Number(
+          /^orygate_requests_total\{route="app",method="GET",code="200"\} (\d+)$/m.exec(scraped)
+            ?.[1] ?? 0,
+        );
+        const sent = alt.b.results.reduce((sum, r) => sum + r.requests, 0);
+        if (counted < sent) {
+          throw new Error(`metrics: ${counted} requests counted, wrk sent at least ${sent}`);
+        }
+        return [
+          { scenario: "metrics", target: "cli", variant: "metrics off", ...summarize(alt.a, true) },
+          {
+            scenario: "metrics",
+            target: "cli",
+            variant: "metrics on",
+            ...summarize(alt.b, true),
+            metricsRatio: alt.ratio,
+            metricsPairRatios: alt.ratios,
+          },
+        ];
+      } finally {
+        await on.stop();
+      }
+    } finally {
+      await off.stop();
+    }
+  },
+};
+
+const SCENARIOS: readonly Scenario[] = [
+  anonymous,
+  session,
+  bigUpload,
+  bigDownload,
+  sse,
+  metricsCost,
+];
 
 // ---------------------------------------------------------------------------------------------
 // Report
@@ -1034,11 +1100,15 @@ function median(values: number[]): number {
 function combine(rounds: Row[][]): Row[] {
   const groups = new Map<string, Row[]>();
   for (const row of rounds.flat()) {
-    const key = `${row.scenario}\0${row.target}`;
+    const key = `${row.scenario}\0${row.target}\0${row.variant ?? ""}`;
     groups.set(key, [...(groups.get(key) ?? []), row]);
   }
   return [...groups.values()].map((rows) => {
-    const out: Record<string, unknown> = { scenario: rows[0].scenario, target: rows[0].target };
+    const out: Record<string, unknown> = {
+      scenario: rows[0].scenario,
+      target: rows[0].target,
+      variant: rows[0].variant,
+    };
     for (const field of Object.keys(rows[0]) as (keyof Row)[]) {
       if (typeof rows[0][field] === "number") {
         out[field] = median(rows.map((r) => r[field] as number));
@@ -1053,12 +1123,13 @@ const fmt = (v: number | undefined, digits: number) => v === undefined ? "" : v.
 /** The table's columns; one that is empty in every row is left out. */
 const COLUMNS: readonly (readonly [string, (r: Row) => string])[] = [
   ["scenario", (r) => r.scenario],
-  ["target", (r) => TARGET_LABEL[r.target]],
+  ["target", (r) => TARGET_LABEL[r.target] + (r.variant ? `, ${r.variant}` : "")],
   ["req/s", (r) => fmt(r.rps, 0)],
   ["p50 ms", (r) => fmt(r.p50Ms, 2)],
   ["p99 ms", (r) => fmt(r.p99Ms, 2)],
   ["× nginx", (r) => fmt(r.ratio, 2)],
   ["× anon", (r) => fmt(r.anonRatio, 2)],
+  ["metrics on/off", (r) => fmt(r.metricsRatio, 3)],
   ["CPU µs/req", (r) => fmt(r.cpuUsPerReq, 0)],
   ["errors", (r) => fmt(r.errors, 0)],
   ["whoami", (r) => fmt(r.whoamiCalls, 0)],
@@ -1092,6 +1163,9 @@ function legend(rows: readonly Row[]): string {
       "(the spread per pair is in the JSON); req/s, p50, p99 = medians over the runs.\n" +
       "b: × anon = session over anonymous requests on the same process (target ≥ 0.9); " +
       "whoami = Ory session checks over the proxy's life.",
+    ran("metrics") &&
+    "metrics: on/off = req/s with --metrics-address over without, the median ratio over " +
+      "alternating pairs of wrk runs (the bound: at least 0.97).",
     ran("sse") &&
     "sse: p50/p99 = how late events arrived; streams = held to the end; errors = the rest; " +
       "events/s should be 10 × streams; CPU % of one core and RSS while holding them.",

@@ -19,6 +19,9 @@ import { createProxyEngine } from "./proxy/handler.ts";
 import type { UpstreamClient } from "./http1/upstream.ts";
 import { createLogger, type Logger } from "./log/logger.ts";
 import { createSessionFeatures } from "./session/features.ts";
+import { createReadiness } from "./health/readiness.ts";
+import { createHealthRoutes } from "./health/routes.ts";
+import type { Metrics } from "./metrics/metrics.ts";
 
 /** Effects for {@linkcode createOrygateHandler}; all optional. */
 export interface OrygateHandlerDeps {
@@ -29,9 +32,15 @@ export interface OrygateHandlerDeps {
   readonly client?: UpstreamClient;
   /** Told which keys sign the JWTs, once they are loaded or made (for the CLI's banner). */
   readonly onSigningKeys?: (keys: KeySet) => void;
+  /** What is counted (`metrics/prometheus.ts` with `--metrics-address`); default: nothing. */
+  readonly metrics?: Metrics;
 }
 
-/** Builds the engine; loads or creates the signing keys (`--jwks`) when JWTs are on. */
+/**
+ * Builds the engine; loads or creates the signing keys (`--jwks`) when JWTs are on. Its
+ * built-in routes are the health checks (`/.ory/proxy/health/alive`, `/ready`, in every mode)
+ * and, with JWTs, the JWKS.
+ */
 export async function createOrygateHandler(
   config: Config,
   deps: OrygateHandlerDeps = {},
@@ -41,12 +50,17 @@ export async function createOrygateHandler(
     logger,
     fetch: deps.fetch,
     onSigningKeys: deps.onSigningKeys,
+    metrics: deps.metrics,
   });
+  const health = createHealthRoutes(
+    createReadiness({ oryBase: config.oryBase, fetch: deps.fetch }),
+  );
   return createProxyEngine(config, {
     logger,
+    metrics: deps.metrics,
     client: deps.client,
     gate: session?.gate,
-    routes: session?.routes,
+    routes: new Map([...health, ...session?.routes ?? []]),
     observeOry: session?.observeOry,
   });
 }

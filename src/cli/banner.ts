@@ -47,6 +47,9 @@ export function readyBanner(config: Config, version: string, details: BannerDeta
       `  set ORY_SDK_URL=${publish}           # Windows CMD`,
       `  $env:ORY_SDK_URL = "${publish}"      # Windows PowerShell`,
     );
+    if (config.metricsAddress) {
+      lines.push(`  metrics:         ${metricsUrl(config.metricsAddress)}`);
+    }
   } else {
     lines.push(
       `orygate ${version} proxy is ready on port ${config.port}`,
@@ -68,6 +71,9 @@ export function readyBanner(config: Config, version: string, details: BannerDeta
       const plain = publish.replace(/^https:/, "http:");
       lines.push(`  plain http:       ${plain} is redirected to ${publish}`);
     }
+    if (config.metricsAddress) {
+      lines.push(`  metrics:          ${metricsUrl(config.metricsAddress)}`);
+    }
   }
   return lines.join("\n") + "\n";
 }
@@ -77,4 +83,9 @@ function describeKeys(keys: NonNullable<BannerDetails["keys"]>): string {
   if (!keys.file) return `kid ${keys.kid}, new for this run (--jwks <file> keeps it)`;
   const how = keys.file.created ? "created in" : "loaded from";
   return `kid ${keys.kid}, ${how} ${keys.file.path}${more}`;
+}
+
+function metricsUrl(address: NonNullable<Config["metricsAddress"]>): string {
+  const host = address.hostname.includes(":") ? `[${address.hostname}]` : address.hostname;
+  return `http://${host}:${address.port}/metrics`;
 }

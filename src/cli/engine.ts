@@ -11,11 +11,14 @@
 import type { Config } from "../config/config.ts";
 import { createOrygateHandler } from "../create_handler.ts";
 import { openBrowser } from "../runtime/open_browser.ts";
-import { listen } from "./listen.ts";
+import { listen, listenMetrics, type RunningServer } from "./listen.ts";
+import { createMetricsEndpoint } from "../metrics/endpoint.ts";
+import { countUpstreamError } from "../metrics/upstream_error_kind.ts";
+import { createPrometheusMetrics, type PrometheusMetrics } from "../metrics/prometheus.ts";
 import type { Logger } from "../log/logger.ts";
 import { VERSION } from "../version.ts";
 import { type BannerDetails, readyBanner } from "./banner.ts";
-import { checkOryAnswers } from "./ory_check.ts";
+import { checkOryAnswers } from "../health/ory_check.ts";
 
 /** What {@linkcode runEngine} needs besides the config. */
 export interface EngineOptions {
@@ -41,21 +44,30 @@ export async function runEngine(config: Config, options: EngineOptions): Promise
   globalThis.addEventListener("error", onUncaught);
   globalThis.addEventListener("unhandledrejection", onUncaught);
   let keys: BannerDetails["keys"];
+  // Off by default: without --metrics-address nothing is counted at all.
+  let metrics: PrometheusMetrics | undefined;
+  let metricsServer: RunningServer | undefined;
+  if (config.metricsAddress !== undefined) {
+    metrics = createPrometheusMetrics({ version: VERSION });
+    metricsServer = listenMetrics(createMetricsEndpoint(metrics), {
+      ...config.metricsAddress,
+      logger,
+    });
+  }
   const engine = await createOrygateHandler(config, {
     logger,
+    metrics,
     onSigningKeys: (set) => {
       keys = { kid: set.keys[0].kid, count: set.keys.length, file: set.file };
     },
   });
-  const server = listen(engine, {
-    port: config.port,
-    hostname: config.hostname,
-    logger,
-    tls: options.tls,
-    headerTimeoutMs: config.headerTimeoutMs,
-    tunnelIdleTimeoutMs: config.websocketIdleTimeoutMs,
-    httpsOrigin: config.publishOrigin,
-  });
+  let server: RunningServer;
+  try {
+    server = startServer(engine, config, options, metrics);
+  } catch (err) {
+    await metricsServer?.shutdown(0);
+    throw err;
+  }
   const { tls } = options;
   logger.info(readyBanner(config, VERSION, {
     keys,
@@ -69,8 +81,8 @@ export async function runEngine(config: Config, options: EngineOptions): Promise
     signal: stopCheck.signal,
   }).then((problem) => {
     if (problem === undefined) return;
-    logger.info(
-      `warning: Ory at ${config.oryUrl.origin} does not answer: ${problem}. ` +
+    logger.warn(
+      `Ory at ${config.oryUrl.origin} does not answer: ${problem}. ` +
         "Its APIs and session checks fail until it does.",
     );
   });
@@ -84,8 +96,36 @@ export async function runEngine(config: Config, options: EngineOptions): Promise
   await oryCheck;
   logger.info("orygate: shutting down");
   await server.shutdown();
+  await metricsServer?.shutdown(1000);
+
   engine.close();
   globalThis.removeEventListener("error", onUncaught);
   globalThis.removeEventListener("unhandledrejection", onUncaught);
   logger.flush();
+}
+
+/** The public listener for the engine, telling `metrics` about connections and tunnels. */
+function startServer(
+  engine: Parameters<typeof listen>[0],
+  config: Config,
+  options: EngineOptions,
+  metrics: PrometheusMetrics | undefined,
+): RunningServer {
+  return listen(engine, {
+    port: config.port,
+    hostname: config.hostname,
+    logger: options.logger,
+    tls: options.tls,
+    headerTimeoutMs: config.headerTimeoutMs,
+    tunnelIdleTimeoutMs: config.websocketIdleTimeoutMs,
+    httpsOrigin: config.publishOrigin,
+    hooks: metrics && {
+      connectionOpened: metrics.connectionOpened,
+      connectionClosed: metrics.connectionClosed,
+      tunnelOpened: metrics.tunnelOpened,
+      tunnelClosed: metrics.tunnelClosed,
+      // A response body that broke off mid-way: the upstream's failure, counted by kind.
+      responseFailed: (err) => countUpstreamError(err, metrics),
+    },
+  });
 }

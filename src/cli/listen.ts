@@ -10,7 +10,7 @@
  * ```
  */
 import { ConfigError } from "../errors.ts";
-import { type H1Handler, type H1Server, serveH1 } from "../http1/server.ts";
+import { type H1Handler, type H1Server, serveH1, type ServerHooks } from "../http1/server.ts";
 import { listenHttps } from "../http1/https_listener.ts";
 import type { Logger } from "../log/logger.ts";
 
@@ -38,6 +38,8 @@ export interface ListenOptions {
    * (a 400 naming it for other methods) instead of a TLS alert.
    */
   readonly httpsOrigin?: string;
+  /** Told when connections and WebSocket tunnels open and close (the metrics' gauges). */
+  readonly hooks?: ServerHooks;
 }
 
 /** Starts serving `handler`; throws ConfigError when the port cannot be used. */
@@ -65,26 +67,69 @@ export function listen(handler: H1Handler, options: ListenOptions): RunningServe
         : undefined,
       headerTimeoutMs: options.headerTimeoutMs,
       tunnelIdleTimeoutMs: options.tunnelIdleTimeoutMs,
+      hooks: options.hooks,
       onError: (err) => {
         options.logger.error(`request failed: ${err instanceof Error ? err.message : err}`);
       },
     }, handler);
   } catch (err) {
-    if (err instanceof Deno.errors.AddrInUse) {
-      throw new ConfigError(
-        `Cannot listen on port ${options.port}: it is already in use (pick another with --port)`,
-      );
-    }
-    if (err instanceof Deno.errors.PermissionDenied) {
-      throw new ConfigError(
-        `Cannot listen on port ${options.port}: permission denied (use a port above 1023)`,
-      );
-    }
-    if (err instanceof Deno.errors.AddrNotAvailable) {
-      throw new ConfigError(`Cannot listen on ${options.hostname}: no such local address`);
-    }
-    throw err;
+    throw listenError(err, { ...options, portFlag: "--port", hostFlag: "--host" });
   }
+  return running(server);
+}
+
+/**
+ * Starts the metrics listener (`--metrics-address`) with its handler; throws ConfigError when
+ * the address cannot be used.
+ */
+export function listenMetrics(
+  handler: H1Handler,
+  options: Pick<ListenOptions, "hostname" | "port" | "logger">,
+): RunningServer {
+  try {
+    return running(serveH1({
+      hostname: options.hostname,
+      port: options.port,
+      onError: (err) => {
+        options.logger.error(`metrics request failed: ${err instanceof Error ? err.message : err}`);
+      },
+    }, handler));
+  } catch (err) {
+    const flag = "--metrics-address";
+    throw listenError(err, { ...options, portFlag: flag, hostFlag: flag });
+  }
+}
+
+/** A start-up failure in words the user can act on (a ConfigError), or the error itself. */
+function listenError(
+  err: unknown,
+  where: {
+    readonly hostname: string;
+    readonly port: number;
+    readonly portFlag: string;
+    readonly hostFlag: string;
+  },
+): unknown {
+  const { port, hostname } = where;
+  if (err instanceof Deno.errors.AddrInUse) {
+    return new ConfigError(
+      `Cannot listen on port ${port}: it is already in use (pick another with ${where.portFlag})`,
+    );
+  }
+  if (err instanceof Deno.errors.PermissionDenied) {
+    return new ConfigError(
+      `Cannot listen on port ${port}: permission denied (use a port above 1023)`,
+    );
+  }
+  if (err instanceof Deno.errors.AddrNotAvailable || err instanceof Deno.errors.NotFound) {
+    return new ConfigError(
+      `Cannot listen on ${hostname} (${where.hostFlag}): no such local address`,
+    );
+  }
+  return err;
+}
+
+function running(server: H1Server): RunningServer {
   return {
     finished: server.finished,
     async shutdown(graceMs = 5000) {

@@ -85,6 +85,14 @@ export function addSharedOptions(command: Command): Command {
     .option(
       "--max-rewrite-size <size>",
       "largest Ory text body read whole for rewriting (default: 8mb)",
+    )
+    .option(
+      "--log-format <format>",
+      "text, or json: one JSON object per line on stderr (default: text; env: ORYGATE_LOG_FORMAT)",
+    )
+    .option(
+      "--metrics-address <host:port>",
+      "serve Prometheus metrics at GET /metrics on this address, e.g. 127.0.0.1:9464 (default: off; env: ORYGATE_METRICS_ADDRESS)",
     );
 }
 

@@ -97,8 +97,19 @@ export async function runCli(argv: readonly string[], deps: CliDeps = {}): Promi
     await serve(selected, { stderr, stop: deps.stop ?? waitForSignal });
     return 0;
   } catch (err) {
-    return exitCodeFor(err, stderr);
+    // Once a command asked for JSON logs, its last words are a JSON line too.
+    const json = selected !== undefined &&
+      (selected.options.logFormat ?? selected.env.ORYGATE_LOG_FORMAT) === "json";
+    return exitCodeFor(err, json ? asJsonLine(stderr) : stderr);
   }
+}
+
+/** Writes `orygate: <message>` as a `--log-format json` error line. */
+function asJsonLine(stderr: (text: string) => void): (text: string) => void {
+  return (text) => {
+    const msg = text.trim().replace(/^orygate: /, "");
+    stderr(JSON.stringify({ time: new Date().toISOString(), level: "error", msg }) + "\n");
+  };
 }
 
 /** What the commander program reports back to {@linkcode runCli}. */
@@ -210,9 +221,9 @@ async function serve(
   io: { readonly stderr: (text: string) => void; readonly stop: () => Promise<void> },
 ): Promise<void> {
   const config = parseConfig(selected);
-  const logger = createLogger(config.logLevel, { write: io.stderr });
+  const logger = createLogger(config.logLevel, { write: io.stderr, format: config.logFormat });
   const conflict = oryUrlConflict(selected, config);
-  if (conflict) logger.info(`warning: ${conflict}`);
+  if (conflict) logger.warn(conflict);
   const tls = config.tls
     ? await prepareLocalTls({
       installCert: config.tls.installCert,

@@ -11,6 +11,15 @@ export type Mode = "proxy" | "tunnel";
 /** How much the proxy prints. */
 export type LogLevel = "quiet" | "info" | "debug";
 
+/** How log lines are written: plain text, or one JSON object per line (`--log-format`). */
+export type LogFormat = "text" | "json";
+
+/** Where the metrics listener (`--metrics-address`) listens. */
+export interface ListenAddress {
+  readonly hostname: string;
+  readonly port: number;
+}
+
 /** TLS settings for `proxy local`. */
 export interface TlsConfig {
   /** PEM certificate chain file given with `--tls-cert`, or undefined to generate one. */
@@ -97,6 +106,13 @@ export interface Config {
   /** Largest Ory text body (decoded) the proxy will read whole to rewrite, in bytes. */
   readonly maxRewriteBytes: number;
   readonly logLevel: LogLevel;
+  /** `--log-format` (env `ORYGATE_LOG_FORMAT`), default `text`. */
+  readonly logFormat: LogFormat;
+  /**
+   * Serve Prometheus metrics at `GET /metrics` on this second listener (`--metrics-address`,
+   * env `ORYGATE_METRICS_ADDRESS`); undefined: no metrics are kept at all.
+   */
+  readonly metricsAddress?: ListenAddress;
   /** Open the browser at the publish URL once listening. */
   readonly open: boolean;
   /** TLS for `proxy local`; undefined serves plain HTTP. */

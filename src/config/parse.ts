@@ -15,7 +15,15 @@
  * ```
  */
 import { ConfigError } from "../errors.ts";
-import type { Config, JwtConfig, LogLevel, Mode, TlsConfig } from "./config.ts";
+import type {
+  Config,
+  JwtConfig,
+  ListenAddress,
+  LogFormat,
+  LogLevel,
+  Mode,
+  TlsConfig,
+} from "./config.ts";
 import { parseDuration } from "./duration.ts";
 import { baseOf, parseHttpUrl, parseOrigin } from "./url.ts";
 import { compileOriginMatcher } from "../rewrite/origin_match.ts";
@@ -49,6 +57,8 @@ export interface RawOptions {
   headerTimeout?: string;
   websocketIdleTimeout?: string;
   maxRewriteSize?: string;
+  logFormat?: string;
+  metricsAddress?: string;
   /** False with `--no-https` (proxy local). */
   https?: boolean;
   dontInstallCert?: boolean;
@@ -121,6 +131,11 @@ export function parseConfig(input: ParseInput): Config {
     rewriteHost: options.rewriteHost === true,
     ...parseLimits(options),
     logLevel,
+    logFormat: parseLogFormat(options.logFormat ?? nonEmpty(env.ORYGATE_LOG_FORMAT)),
+    metricsAddress: parseMetricsAddress(options, env, {
+      hostname: options.host ?? "0.0.0.0",
+      port,
+    }),
     open: options.open ?? local,
     tls,
   };
@@ -185,6 +200,51 @@ function parseLogLevel(options: RawOptions): LogLevel {
     throw new ConfigError("Use either --quiet or --debug, not both");
   }
   return options.quiet ? "quiet" : options.debug ? "debug" : "info";
+}
+
+function parseLogFormat(value: string | undefined): LogFormat {
+  if (value === undefined || value === "text" || value === "json") return value ?? "text";
+  throw new ConfigError(`Cannot use --log-format: "${value}" is not one of text, json`);
+}
+
+/**
+ * `--metrics-address <host:port>` (or `ORYGATE_METRICS_ADDRESS`): `127.0.0.1:9464`,
+ * `[::1]:9464`, or `:9464` for every interface. It may never be the public port on the same
+ * interface: metrics are for the operator, not for the users of the app.
+ */
+function parseMetricsAddress(
+  options: RawOptions,
+  env: ParseInput["env"],
+  publicAddress: ListenAddress,
+): ListenAddress | undefined {
+  const name = options.metricsAddress !== undefined
+    ? "--metrics-address"
+    : "ORYGATE_METRICS_ADDRESS";
+  const value = nonEmpty(options.metricsAddress) ?? nonEmpty(env.ORYGATE_METRICS_ADDRESS);
+  if (value === undefined) {
+    if (options.metricsAddress !== undefined) {
+      throw new ConfigError("Cannot use --metrics-address: it is empty (use e.g. 127.0.0.1:9464)");
+    }
+    return undefined;
+  }
+  const match = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]*):(\d{1,5})$/.exec(value);
+  const port = match ? Number(match[2]) : NaN;
+  if (match === null || port < 1 || port > 65535) {
+    throw new ConfigError(
+      `Cannot use ${name}: "${value}" is not a host:port address (use e.g. 127.0.0.1:9464)`,
+    );
+  }
+  const hostname = match[1] === "" ? "0.0.0.0" : match[1].replace(/^\[(.*)\]$/, "$1");
+  const wildcard = (h: string) => h === "0.0.0.0" || h === "::";
+  if (
+    port === publicAddress.port &&
+    (hostname === publicAddress.hostname || wildcard(hostname) || wildcard(publicAddress.hostname))
+  ) {
+    throw new ConfigError(
+      `Cannot use ${name} ${value}: it is the public port ${port}; metrics need their own port`,
+    );
+  }
+  return { hostname, port };
 }
 
 /** Session → JWT settings; JWTs are never on in the tunnel. */

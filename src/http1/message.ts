@@ -47,6 +47,12 @@ export interface ProxyResult {
   readonly body: Uint8Array<ArrayBuffer> | ReadableStream<Uint8Array> | null;
   /** With status 101 from a raw-socket server: the upstream side of the tunnel. */
   readonly upgraded?: UpgradedConnection;
+  /**
+   * Called once when the answer is out: with the body bytes written to the client, and the
+   * error that cut it short (a failed stream, a client gone). The server that writes the
+   * answer calls it; set by whoever wants to know (the engine, for its access line).
+   */
+  onFinished?: (bytesOut: number, error?: unknown) => void;
 }
 
 /** Converts a web `Response` (built-in routes, CORS preflights, denials). */

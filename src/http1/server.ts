@@ -59,6 +59,21 @@ export interface H1ServerOptions {
   readonly tunnelIdleTimeoutMs?: number;
   /** Called with handler failures and unexpected errors (the client got a 500 or a reset). */
   readonly onError?: (error: unknown) => void;
+  /** Told when client connections and joined (upgraded) tunnels open and close. */
+  readonly hooks?: ServerHooks;
+}
+
+/**
+ * What the server tells its owner about connections, e.g. for gauges of open connections and
+ * WebSocket tunnels (each "opened" is followed by exactly one "closed"), and about response
+ * bodies that failed while being written (the error the body's stream raised, or the write's).
+ */
+export interface ServerHooks {
+  connectionOpened(): void;
+  connectionClosed(): void;
+  tunnelOpened(): void;
+  tunnelClosed(): void;
+  responseFailed?(error: unknown): void;
 }
 
 /** A running server. */
@@ -143,7 +158,9 @@ export class Server {
       }
       const c = new Connection(this, conn);
       this.open.add(c);
+      this.options.hooks?.connectionOpened();
       void c.serve().finally(() => {
+        this.options.hooks?.connectionClosed();
         this.open.delete(c);
         if (this.closing && this.open.size === 0) this.#done();
       });

@@ -59,6 +59,9 @@ export class Connection extends ReadBuffer {
   #wbuf: Uint8Array | undefined;
   /** The request in flight's abort controller. */
   #abort: AbortController | undefined;
+  /** Body bytes of the response being written, and what cut it short (for `onFinished`). */
+  #bytesOut = 0;
+  #writeError: unknown = undefined;
   readonly info: ClientInfo;
   readonly scheme: string;
 
@@ -158,16 +161,21 @@ export class Connection extends ReadBuffer {
     if (this.closed) {
       await cancelBody(result.body);
       result.upgraded?.conn.close();
+      result.onFinished?.(0, new DOMException("The client connection closed", "AbortError"));
       return false;
     }
     if (result.upgraded !== undefined) {
+      result.onFinished?.(0);
       await this.#join(result, result.upgraded);
       return false;
     }
     // A request body the handler left unread cannot be skipped safely: close afterwards.
     const bodyDone = body === undefined || body.done;
     const keepAlive = !head.close && bodyDone && !this.server.closing;
+    this.#bytesOut = 0;
+    this.#writeError = undefined;
     const ok = await this.#write(head, result, keepAlive);
+    result.onFinished?.(this.#bytesOut, this.#writeError);
     this.#abort = undefined;
     // A failed write has closed the connection already.
     if (!bodyDone && !this.closed) await this.#linger();
@@ -343,6 +351,7 @@ export class Connection extends ReadBuffer {
     }
     if (body === null || body instanceof Uint8Array) {
       const size = body?.byteLength ?? 0;
+      this.#bytesOut = size;
       text += "content-length: " + size + "\r\n\r\n";
       if (body === null || size === 0) return await this.#send(this.#encode(text), keepAlive);
       if (size <= COALESCE_BYTES) return await this.#send(this.#encode(text, body), keepAlive);
@@ -409,7 +418,8 @@ export class Connection extends ReadBuffer {
   async #send(data: Uint8Array, keepAlive: boolean): Promise<boolean> {
     try {
       await this.#writeTimed(data);
-    } catch {
+    } catch (err) {
+      this.#writeError = err;
       this.close();
       return false;
     }
@@ -453,7 +463,11 @@ export class Connection extends ReadBuffer {
       }
       if (declared >= 0 && sent < declared) throw new Error("the body is shorter than declared");
       if (chunked) await this.#writeTimed(LAST_CHUNK);
+      this.#bytesOut = sent;
     } catch (err) {
+      this.#bytesOut = sent;
+      this.#writeError = err;
+      this.server.options.hooks?.responseFailed?.(err);
       // The client sees the connection close before the body's end: an error, never a
       // truncated body passed off as complete.
       if (reader !== undefined) reader.cancel(err).catch(() => {});
@@ -476,6 +490,8 @@ export class Connection extends ReadBuffer {
     let text = `HTTP/1.1 101 ${result.statusText || "Switching Protocols"}\r\n`;
     result.headers.forEach((value, name) => text += name + ": " + value + "\r\n");
     const up = upstream.conn;
+    const hooks = this.server.options.hooks;
+    hooks?.tunnelOpened();
     try {
       await this.#writeAll(encodeHead(text + "\r\n"));
       if (upstream.leftover.byteLength > 0) await this.#writeAll(upstream.leftover);
@@ -503,6 +519,7 @@ export class Connection extends ReadBuffer {
     } catch {
       // either side went away
     } finally {
+      hooks?.tunnelClosed();
       try {
         up.close();
       } catch {

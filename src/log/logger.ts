@@ -2,20 +2,49 @@
  * A cheap logger: access lines are batched and written at most every 50 ms (or per 16 KiB),
  * so logging costs no system call per request; other messages flush at once, in order.
  *
+ * Two formats (`--log-format`): `text`, and `json`, where every line (banner, warnings,
+ * errors, access) is one JSON object with `time` (RFC 3339), `level` and `msg`; access lines
+ * add the request's fields (see {@linkcode AccessEntry}). Nothing here ever sees a query
+ * string, a cookie or a token: callers hand over only the fields below.
+ *
  * @example
  * ```ts
  * import { createLogger } from "./logger.ts";
  * const lines: string[] = [];
- * const log = createLogger("info", { write: (text) => lines.push(text) });
+ * const log = createLogger("info", { write: (text) => lines.push(text), format: "json" });
  * log.info("ready");
+ * JSON.parse(lines[0]).msg; // "ready"
  * ```
  */
-import type { LogLevel } from "../config/config.ts";
+import type { LogFormat, LogLevel } from "../config/config.ts";
 
-/** Where log text goes. */
+/** Where log text goes, and how it is written. */
 export interface LoggerOptions {
   /** Receives whole lines (each ends with a newline). Default: standard error. */
   readonly write?: (text: string) => void;
+  /** `text` (default) or `json`. */
+  readonly format?: LogFormat;
+}
+
+/** One answered request, as the access line tells it. */
+export interface AccessEntry {
+  readonly method: string;
+  /** The path only: never the query string (Ory's flow ids and logout tokens are there). */
+  readonly path: string;
+  readonly status: number;
+  /** Milliseconds from the request head to the response head. */
+  readonly durationMs: number;
+  /** `app`, `ory` or `builtin` (answered by orygate itself). */
+  readonly route: string;
+  /** Who answered, in words: `application`, `Ory` or `orygate`. */
+  readonly answeredBy: string;
+  /** Response body bytes written to the client. */
+  readonly bytesOut: number;
+  /** The client's TCP address. */
+  readonly remoteAddr?: string;
+  readonly requestId: string;
+  /** The Ory identity whose session was resolved for this request. */
+  readonly identityId?: string;
 }
 
 /** The logger every part of orygate uses. */
@@ -23,12 +52,14 @@ export interface Logger {
   readonly level: LogLevel;
   /** Important messages (banner, shutdown); silent with `--quiet`. */
   info(message: string): void;
+  /** Something the user should look at (`warning: …`); silent with `--quiet`. */
+  warn(message: string): void;
   /** Detail for `--debug`. */
   debug(message: string): void;
   /** Problems; printed even with `--quiet`. */
   error(message: string): void;
   /** One line per request; silent with `--quiet`. */
-  access(line: string): void;
+  access(entry: AccessEntry): void;
   /** Writes out anything batched. */
   flush(): void;
 }
@@ -43,9 +74,52 @@ function writeStderr(text: string): void {
   while (written < bytes.length) written += Deno.stderr.writeSync(bytes.subarray(written));
 }
 
+/** How each kind of line is written: the one place the two formats differ. */
+interface LineFormat {
+  /** A message at `level`: one line, or (text) as many as it has. */
+  message(time: string, level: "info" | "warn" | "debug" | "error", message: string): string;
+  access(time: string, entry: AccessEntry): string;
+}
+
+const TEXT: LineFormat = {
+  message(time, level, message) {
+    const text = message.endsWith("\n") ? message : message + "\n";
+    if (level === "info") return text;
+    if (level === "warn") return `warning: ${text}`;
+    return `${time} ${level} ${text}`;
+  },
+  access: (time, e) =>
+    `${time} ${e.method} ${e.path} ${e.status} ${e.durationMs.toFixed(1)}ms ${e.answeredBy}` +
+    ` ${e.bytesOut}B ${e.requestId}${e.identityId === undefined ? "" : ` ${e.identityId}`}\n`,
+};
+
+const JSON_LINES: LineFormat = {
+  // A multi-line message (the banner) is one object per line, so every line parses alone.
+  message: (time, level, message) =>
+    message.split("\n").filter((line) => line.trim() !== "").map((msg) =>
+      JSON.stringify({ time, level, msg }) + "\n"
+    ).join(""),
+  access: (time, e) =>
+    JSON.stringify({
+      time,
+      level: "info",
+      msg: "request",
+      method: e.method,
+      path: e.path,
+      status: e.status,
+      duration_ms: Math.round(e.durationMs * 1000) / 1000,
+      route: e.route,
+      bytes_out: e.bytesOut,
+      remote_addr: e.remoteAddr,
+      request_id: e.requestId,
+      identity_id: e.identityId,
+    }) + "\n",
+};
+
 /** Creates a logger for `level`. */
 export function createLogger(level: LogLevel, options: LoggerOptions = {}): Logger {
   const write = options.write ?? writeStderr;
+  const format = options.format === "json" ? JSON_LINES : TEXT;
   let buffer = "";
   let timer: ReturnType<typeof setTimeout> | undefined;
   const flush = () => {
@@ -59,17 +133,21 @@ export function createLogger(level: LogLevel, options: LoggerOptions = {}): Logg
     write(text);
   };
   const now = () => new Date().toISOString();
-  const immediate = (message: string) => {
-    buffer += message.endsWith("\n") ? message : message + "\n";
+  const immediate = (lines: string) => {
+    buffer += lines;
     flush();
   };
+  const say = (lvl: "info" | "warn" | "debug" | "error") => (m: string) =>
+    immediate(format.message(now(), lvl, m));
+  const off = () => {};
   return {
     level,
-    info: level === "quiet" ? () => {} : immediate,
-    debug: level === "debug" ? (m) => immediate(`${now()} debug ${m}`) : () => {},
-    error: (m) => immediate(`${now()} error ${m}`),
-    access: level === "quiet" ? () => {} : (line) => {
-      buffer += `${now()} ${line}\n`;
+    info: level === "quiet" ? off : say("info"),
+    warn: level === "quiet" ? off : say("warn"),
+    debug: level === "debug" ? say("debug") : off,
+    error: say("error"),
+    access: level === "quiet" ? off : (entry) => {
+      buffer += format.access(now(), entry);
       if (buffer.length >= FLUSH_BYTES) flush();
       else if (timer === undefined) {
         const t = setTimeout(flush, FLUSH_MS);

@@ -17,24 +17,35 @@
 import type { ClientInfo, ProxyRequest, ProxyResult } from "../http1/message.ts";
 import type { UpstreamClient } from "../http1/upstream.ts";
 import type { Logger } from "../log/logger.ts";
+import type { Metrics } from "../metrics/metrics.ts";
 
 export type { ClientInfo };
+
+/** What a gate tells the engine about a request, for its access line. */
+export interface GateFacts {
+  /** The Ory identity whose active session the request carried. */
+  identityId?: string;
+}
 
 /**
  * Decides about a request bound for the application, after its headers are built: it may
  * set `Authorization` on `headers`, or answer itself (a login redirect, a 401). `connection`
  * is the request's {@linkcode ClientInfo} (one object per client connection under orygate's
- * server), for state that lives as long as the connection. Synchronous answers skip a
- * promise on the hot path.
+ * server), for state that lives as long as the connection; `facts` is where it reports what
+ * it found. Synchronous answers skip a promise on the hot path.
  */
 export type AppRequestGate = (
   req: ProxyRequest,
   headers: Headers,
   url: URL,
   connection?: object,
+  facts?: GateFacts,
 ) => Response | undefined | Promise<Response | undefined>;
 
-/** Built-in routes answered by the proxy itself (e.g. the JWKS), by exact path. */
+/**
+ * Built-in routes answered by the proxy itself (the JWKS, the health checks), by exact path.
+ * They are looked up before routing: never forwarded, never gated, in every mode.
+ */
 export type BuiltinRoutes = ReadonlyMap<
   string,
   (req: ProxyRequest) => Response | Promise<Response>
@@ -51,6 +62,8 @@ export interface ProxyHandlerDeps {
   /** Sends requests upstream. Default: the pooled HTTP/1.1 client (`http1/client.ts`). */
   readonly client?: UpstreamClient;
   readonly logger?: Logger;
+  /** What is counted for `/metrics`; default: nothing ({@linkcode NO_METRICS}). */
+  readonly metrics?: Metrics;
   /** Session → JWT and path protection for application requests. */
   readonly gate?: AppRequestGate;
   /** Exact-path routes served by the proxy. */

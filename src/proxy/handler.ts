@@ -22,12 +22,15 @@ import { createBodyRewriter } from "../rewrite/body.ts";
 import { createCorsPolicy } from "../rewrite/cors.ts";
 import type { UrlMapping } from "../rewrite/url_map.ts";
 import { createLogger, type Logger } from "../log/logger.ts";
+import { type Metrics, NO_METRICS, type RouteLabel } from "../metrics/metrics.ts";
+import { countUpstreamError } from "../metrics/upstream_error_kind.ts";
 import { DECODABLE_ENCODINGS } from "./decode_body.ts";
 import { neutralisesHsts } from "./hsts.ts";
 import { modifyResponse, type ModifyResponseOptions } from "./modify_response.ts";
 import { createH1Client } from "../http1/client.ts";
 import { fromResponse, type ProxyRequest, type ProxyResult, textResult } from "../http1/message.ts";
-import type { ClientInfo, ProxyEngine, ProxyHandlerDeps } from "./contracts.ts";
+import type { ClientInfo, GateFacts, ProxyEngine, ProxyHandlerDeps } from "./contracts.ts";
+import { requestIdOf } from "./request_id.ts";
 import { canonicalTarget, splitUrl } from "./request_target.ts";
 import { buildUpstreamHeaders } from "./upstream_headers.ts";
 import { bridgeWebSocket, isWebSocketUpgrade } from "./websocket.ts";
@@ -65,7 +68,10 @@ function checkLimits(req: ProxyRequest, target: string): ProxyResult | undefined
 /** Creates the engine for `config`. */
 export function createProxyEngine(config: Config, deps: ProxyHandlerDeps = {}): ProxyEngine {
   const logger = deps.logger ?? createLogger(config.logLevel);
+  const metrics = deps.metrics ?? NO_METRICS;
   const logAccess = logger.level !== "quiet";
+  // Timing and the after-write callback cost something per request: only when someone reads.
+  const timed = logAccess || metrics.enabled;
   const ownClient = deps.client === undefined ? createH1Client() : undefined;
   const forward = createForwarder(config, { ...deps, client: deps.client ?? ownClient! });
   const cors = createCorsPolicy({
@@ -76,33 +82,53 @@ export function createProxyEngine(config: Config, deps: ProxyHandlerDeps = {}): 
   const hsts = neutralisesHsts(config.publishUrl);
 
   const engine = (async (req: ProxyRequest, info?: ClientInfo): Promise<ProxyResult> => {
-    const started = logAccess ? performance.now() : 0;
+    const started = timed ? performance.now() : 0;
     const origin = req.headers.get("origin");
+    const facts: RequestFacts = {
+      requestId: requestIdOf(req.headers),
+      route: "builtin",
+      answeredBy: "orygate",
+      identityId: undefined,
+    };
     let url: URL | undefined;
     let res: ProxyResult;
-    let upstream: Forwarded["upstream"] = "orygate";
     try {
       const decided = decideTarget(req);
       if (decided instanceof URL) {
         url = decided;
         if (cors.isPreflight(req)) res = fromResponse(cors.preflight(req));
-        else ({ res, upstream } = await forward(req, info, url));
+        else res = await forward(req, info, url, facts);
       } else {
         res = decided;
       }
     } catch (err) {
-      res = errorResponse(err, req, url?.pathname ?? "", logger);
+      res = errorResponse(err, req, url?.pathname ?? "", { logger, metrics });
     }
     if (res.status !== 101) {
       cors.apply(res.headers, origin);
       if (hsts) res.headers.set("strict-transport-security", "max-age=0");
+      res.headers.set("x-request-id", facts.requestId);
     }
-    if (logAccess) {
-      logger.access(
-        `${req.method} ${url?.pathname ?? "(refused target)"} ${res.status} ${
-          (performance.now() - started).toFixed(1)
-        }ms ${upstream}`,
-      );
+    if (timed) {
+      const durationMs = performance.now() - started;
+      metrics.request(facts.route, req.method, res.status, durationMs / 1000);
+      // Only for the access line: a closure and a new property per request cost ~10 % of
+      // req/s under load (a) when they were set for metrics alone.
+      if (logAccess) {
+        res.onFinished = (bytesOut) =>
+          logger.access({
+            method: req.method,
+            path: url?.pathname ?? "(refused target)",
+            status: res.status,
+            durationMs,
+            route: facts.route,
+            answeredBy: facts.answeredBy,
+            bytesOut,
+            remoteAddr: info?.remoteAddr?.hostname,
+            requestId: facts.requestId,
+            identityId: facts.identityId,
+          });
+      }
     }
     return res;
   }) as ProxyEngine;
@@ -110,10 +136,13 @@ export function createProxyEngine(config: Config, deps: ProxyHandlerDeps = {}): 
   return engine;
 }
 
-/** A forwarded request's answer, and who gave it (for the access log). */
-interface Forwarded {
-  readonly res: ProxyResult;
-  readonly upstream: UpstreamName | "orygate";
+/** What the engine learns about one request on its way, for metrics and the access line. */
+interface RequestFacts extends GateFacts {
+  /** The client's valid `X-Request-Id`, or a new one. */
+  readonly requestId: string;
+  route: RouteLabel;
+  /** Who answered, in words: the upstream's name, or `orygate`. */
+  answeredBy: string;
 }
 
 /**
@@ -124,33 +153,39 @@ interface Forwarded {
 function createForwarder(
   config: Config,
   deps: ProxyHandlerDeps & { readonly client: UpstreamClient },
-): (req: ProxyRequest, info: ClientInfo | undefined, url: URL) => Promise<Forwarded> {
+): (
+  req: ProxyRequest,
+  info: ClientInfo | undefined,
+  url: URL,
+  facts: RequestFacts,
+) => Promise<ProxyResult> {
   const { client, gate, observeOry } = deps;
   const routes = deps.routes ?? new Map();
   const routeOf = createRouter(config);
   const rewriteFor = createResponseRewrites(config);
   const timeoutMs = config.upstreamTimeoutMs;
 
-  return async (req, info, url) => {
+  return async (req, info, url, facts) => {
     const builtin = routes.get(url.pathname);
-    if (builtin !== undefined) {
-      return { res: fromResponse(await builtin(req)), upstream: "orygate" };
-    }
+    if (builtin !== undefined) return fromResponse(await builtin(req));
 
     const route = routeOf(url);
     const { upstream, target } = route;
+    facts.route = route.isOry ? "ory" : "app";
     const headers = buildUpstreamHeaders(req, {
       host: route.host,
       clientIp: info?.remoteAddr?.hostname,
       publishUrl: config.publishUrl,
+      requestId: facts.requestId,
     });
     if (route.isOry) {
       setOryHeaders(headers, req, config);
     } else if (gate !== undefined) {
-      let answer = gate(req, headers, url, info);
+      let answer = gate(req, headers, url, info, facts);
       if (answer instanceof Promise) answer = await answer;
-      if (answer !== undefined) return { res: fromResponse(answer), upstream: "orygate" };
+      if (answer !== undefined) return fromResponse(answer);
     }
+    facts.answeredBy = upstream;
 
     const observe = route.isOry ? observeOry?.(req, route.path) : undefined;
     // An upgrade carries no body (RFC 9110 §7.8): one that does is forwarded as a plain
@@ -163,7 +198,7 @@ function createForwarder(
         timeoutMs,
         upstream,
       });
-      return { res: fromResponse(res), upstream };
+      return fromResponse(res);
     }
 
     const answer = await client({
@@ -183,7 +218,7 @@ function createForwarder(
       res.headers.set("upgrade", "websocket");
     }
     await observe?.(res);
-    return { res, upstream };
+    return res;
   };
 }
 
@@ -289,13 +324,15 @@ function errorResponse(
   err: unknown,
   req: ProxyRequest,
   path: string,
-  logger: Logger,
+  effects: { readonly logger: Logger; readonly metrics: Metrics },
 ): ProxyResult {
+  const { logger } = effects;
   if (req.signal.aborted) {
     // The client went away; nobody reads this answer.
     return { status: 502, statusText: "", headers: new Headers(), body: null };
   }
   if (err instanceof UpstreamError) {
+    countUpstreamError(err, effects.metrics);
     logger.error(`${req.method} ${path}: ${err.message}`);
     return textResult(err.status, `orygate: ${err.message}\n`);
   }

@@ -39,6 +39,8 @@ export interface UpstreamHeaderOptions {
   /** The client's address, appended to `X-Forwarded-For`. */
   readonly clientIp?: string;
   readonly publishUrl: URL;
+  /** The request's ID (`request_id.ts`), sent as `X-Request-Id` in place of the client's. */
+  readonly requestId?: string;
 }
 
 /** Returns a new `Headers` for the upstream request. */
@@ -59,6 +61,7 @@ export function buildUpstreamHeaders(
     } else headers.appendTrusted(name, value); // from a Headers: already valid, lower-case
   });
   headers.set("host", options.host);
+  if (options.requestId !== undefined) headers.set("x-request-id", options.requestId);
   const ip = options.clientIp;
   const chain = ip === undefined ? forwardedFor : forwardedFor ? `${forwardedFor}, ${ip}` : ip;
   if (chain !== undefined) headers.set("x-forwarded-for", chain);
@@ -99,4 +102,6 @@ const DROPPED: ReadonlySet<string> = new Set([
   "x-forwarded-uri",
   "x-original-uri",
   "x-envoy-original-path",
+  // Replaced by the request's ID, which is the client's when it is valid.
+  "x-request-id",
 ]);

@@ -16,11 +16,12 @@ import { createMinter } from "../jwt/mint.ts";
 import type { BuiltinRoutes, ObservedResponse } from "../proxy/contracts.ts";
 import type { ProxyRequest } from "../http1/message.ts";
 import type { Logger } from "../log/logger.ts";
+import { NO_METRICS, type SessionCheckResult, type SessionMetrics } from "../metrics/metrics.ts";
 import { createTtlCache } from "./cache.ts";
 import { extractCredentials, isOrySessionCookie } from "./credentials.ts";
 import { createSessionGate, type SessionEntry, type SessionGate } from "./gate.ts";
 import { compileProtection } from "./protect.ts";
-import { createWhoami } from "./whoami.ts";
+import { createWhoami, type Whoami, type WhoamiResult } from "./whoami.ts";
 
 /** What the handler needs from the session layer. */
 export interface SessionFeatures {
@@ -39,6 +40,8 @@ export interface SessionFeatureDeps {
   readonly now?: () => number;
   /** Told which keys sign the JWTs, once they are loaded or made (for the CLI's banner). */
   readonly onSigningKeys?: (keys: KeySet) => void;
+  /** Counts session checks, cache hits, JWTs and denials; default: nothing. */
+  readonly metrics?: SessionMetrics;
 }
 
 const MAX_CACHED_SESSIONS = 10_000;
@@ -65,23 +68,32 @@ export async function createSessionFeatures(
     routes.set(`${config.oryPrefix}/proxy/jwks.json`, jwks);
   }
 
+  const metrics = deps.metrics ?? NO_METRICS;
   const cache = createTtlCache<SessionEntry>({ maxEntries: MAX_CACHED_SESSIONS, now: deps.now });
+  const minter = keys
+    ? createMinter({
+      key: keys.keys[0],
+      issuer: config.oryBase,
+      ttlSeconds: config.jwt.ttlSeconds,
+      now: deps.now,
+    })
+    : undefined;
   const gate = createSessionGate({
-    whoami: createWhoami({
-      oryBase: config.oryBase,
-      fetch: deps.fetch,
-      headers: config.rateLimitAction ? { "ory-ratelimit-action": config.rateLimitAction } : {},
-    }),
+    whoami: countedWhoami(
+      createWhoami({
+        oryBase: config.oryBase,
+        fetch: deps.fetch,
+        headers: config.rateLimitAction ? { "ory-ratelimit-action": config.rateLimitAction } : {},
+      }),
+      metrics,
+    ),
     cache,
     cacheTtlMs: config.jwt.sessionCacheTtlMs,
-    mint: keys
-      ? createMinter({
-        key: keys.keys[0],
-        issuer: config.oryBase,
-        ttlSeconds: config.jwt.ttlSeconds,
-        now: deps.now,
-      })
-      : undefined,
+    mint: minter && ((session, expiresAt) => {
+      metrics.jwtMinted();
+      return minter(session, expiresAt);
+    }),
+    metrics,
     isProtected,
     publishOrigin: config.publishOrigin,
     oryPublicBase: config.oryPublicBase,
@@ -109,4 +121,21 @@ export async function createSessionFeatures(
   };
 
   return { gate, routes, observeOry };
+}
+
+/** Each whoami call counted by its result, and timed. */
+function countedWhoami(whoami: Whoami, metrics: SessionMetrics): Whoami {
+  return async (cred, requestId) => {
+    const started = performance.now();
+    const result = await whoami(cred, requestId);
+    metrics.sessionCheck(checkResult(result), (performance.now() - started) / 1000);
+    return result;
+  };
+}
+
+function checkResult(result: WhoamiResult): SessionCheckResult {
+  if (result.kind === "active") return "active";
+  if (result.kind === "none") return "inactive";
+  // Only Ory's 429 comes with a time to wait.
+  return result.retryAfter !== undefined ? "rate_limited" : "error";
 }

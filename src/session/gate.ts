@@ -16,7 +16,8 @@
  * ```
  */
 import type { MintedToken, OrySession } from "../jwt/mint.ts";
-import type { AppRequestGate } from "../proxy/contracts.ts";
+import type { AppRequestGate, GateFacts } from "../proxy/contracts.ts";
+import { NO_METRICS, type SessionMetrics } from "../metrics/metrics.ts";
 import type { ProxyRequest } from "../http1/message.ts";
 import type { TtlCache } from "./cache.ts";
 import {
@@ -53,6 +54,8 @@ export interface SessionGateOptions {
   readonly oryPublicBase: string;
   readonly now?: () => number;
   readonly onError?: (message: string) => void;
+  /** Counts cache hits and misses and protection denials; default: nothing. */
+  readonly metrics?: SessionMetrics;
 }
 
 /**
@@ -66,10 +69,16 @@ export type SessionGate = AppRequestGate;
 export function createSessionGate(options: SessionGateOptions): SessionGate {
   const now = options.now ?? Date.now;
   const jwt = options.mint !== undefined;
+  const metrics = options.metrics ?? NO_METRICS;
+  const deny = (req: ProxyRequest, url: URL) => {
+    const answer = loginOr401(req, url, options);
+    metrics.protectionDenial(answer.status === 401 ? "unauthorized" : "redirect");
+    return answer;
+  };
 
-  const lookup = (cred: Credentials) =>
+  const lookup = (cred: Credentials, requestId: string | null) =>
     options.cache.get(cred.key, async () => {
-      const result = await options.whoami(cred);
+      const result = await options.whoami(cred, requestId ?? undefined);
       let expiresAt = now() + options.cacheTtlMs;
       if (result.kind === "active" && result.expiresAt !== undefined) {
         expiresAt = Math.min(expiresAt, result.expiresAt);
@@ -94,9 +103,11 @@ export function createSessionGate(options: SessionGateOptions): SessionGate {
     url: URL,
     entry: SessionEntry,
     protectedPath: boolean,
+    facts: GateFacts | undefined,
   ): Response | undefined | Promise<Response | undefined> => {
     const { result } = entry;
     if (result.kind === "active" && (result.expiresAt === undefined || result.expiresAt > now())) {
+      if (facts !== undefined) facts.identityId = result.session.identity?.id;
       if (options.mint === undefined) return undefined;
       const t = now();
       const token = entry.token;
@@ -108,9 +119,11 @@ export function createSessionGate(options: SessionGateOptions): SessionGate {
     }
     if (result.kind === "error") {
       options.onError?.(`session check failed: ${result.reason}`);
-      return protectedPath ? unavailable(result.retryAfter) : undefined;
+      if (!protectedPath) return undefined;
+      metrics.protectionDenial("unavailable");
+      return unavailable(result.retryAfter);
     }
-    return protectedPath ? deny(req, url, options) : undefined;
+    return protectedPath ? deny(req, url) : undefined;
   };
 
   const mintFor = async (
@@ -126,7 +139,7 @@ export function createSessionGate(options: SessionGateOptions): SessionGate {
     return undefined;
   };
 
-  return (req, headers, url, connection) => {
+  return (req, headers, url, connection, facts) => {
     const protectedPath = options.isProtected(url.pathname);
     if (!jwt && !protectedPath) return undefined;
     if (jwt) {
@@ -134,13 +147,16 @@ export function createSessionGate(options: SessionGateOptions): SessionGate {
       headers.delete("x-session-token");
     }
     const cred = extractCredentials(req.headers, memoFor(connection));
-    if (cred === undefined) return protectedPath ? deny(req, url, options) : undefined;
+    if (cred === undefined) return protectedPath ? deny(req, url) : undefined;
     if (cred.appCookie !== undefined) headers.set("cookie", cred.appCookie);
 
     // A fresh cached answer is used without a trip through the promise machinery.
     const cached = options.cache.peek(cred.key);
-    if (cached !== undefined) return decide(req, headers, url, cached, protectedPath);
-    return lookup(cred).then((entry) => decide(req, headers, url, entry, protectedPath));
+    metrics.sessionCache(cached !== undefined);
+    if (cached !== undefined) return decide(req, headers, url, cached, protectedPath, facts);
+    return lookup(cred, headers.get("x-request-id")).then((entry) =>
+      decide(req, headers, url, entry, protectedPath, facts)
+    );
   };
 }
 
@@ -151,7 +167,8 @@ function wantsHtml(req: ProxyRequest): boolean {
     (req.headers.get("accept") ?? "").includes("text/html");
 }
 
-function deny(req: ProxyRequest, url: URL, options: SessionGateOptions): Response {
+/** A browser navigation is sent to log in; any other client gets a 401. */
+function loginOr401(req: ProxyRequest, url: URL, options: SessionGateOptions): Response {
   const returnTo = options.publishOrigin + url.pathname + url.search;
   const login = `${options.oryPublicBase}/self-service/login/browser?return_to=${
     encodeURIComponent(returnTo)

@@ -24,8 +24,11 @@ export type WhoamiResult =
     readonly retryAfter?: number;
   };
 
-/** Asks Ory about one credential. */
-export type Whoami = (credentials: Credentials) => Promise<WhoamiResult>;
+/**
+ * Asks Ory about one credential; `requestId` (the request's `X-Request-Id`) goes along, so
+ * Ory's logs name the request that asked.
+ */
+export type Whoami = (credentials: Credentials, requestId?: string) => Promise<WhoamiResult>;
 
 /** Effects and limits. */
 export interface WhoamiOptions {
@@ -51,8 +54,9 @@ export function createWhoami(options: WhoamiOptions): Whoami {
   const timeoutMs = options.timeoutMs ?? 10_000;
   const budget = options.retryBudgetMs ?? 2000;
 
-  return async (cred) => {
+  return async (cred, requestId) => {
     const headers = new Headers({ accept: "application/json", ...options.headers });
+    if (requestId !== undefined) headers.set("x-request-id", requestId);
     if (cred.cookie) headers.set("cookie", cred.cookie);
     if (cred.sessionToken) headers.set("x-session-token", cred.sessionToken);
     if (cred.authorization) headers.set("authorization", cred.authorization);

@@ -63,8 +63,8 @@ async function gzipBomb(mib: number): Promise<Uint8Array<ArrayBuffer>> {
   );
 }
 
-/** Starts the stand-in on a free loopback port. */
-export function startFakeOry(): FakeOry {
+/** Starts the stand-in on a free loopback port (or on `port`, to come back where it was). */
+export function startFakeOry(options: { readonly port?: number } = {}): FakeOry {
   const state: FakeOry = {
     port: 0,
     origin: "",
@@ -78,7 +78,7 @@ export function startFakeOry(): FakeOry {
   };
   const server: Deno.HttpServer<Deno.NetAddr> = Deno.serve({
     hostname: "127.0.0.1",
-    port: 0,
+    port: options.port ?? 0,
     onListen() {},
   }, async (req): Promise<Response> => {
     const url = new URL(req.url);

@@ -139,6 +139,14 @@ export function startTestApp(): TestApp {
         return new Response("ok", {
           headers: { "strict-transport-security": "max-age=63072000; includeSubDomains" },
         });
+      case "/trace":
+        // Answers with trace context of its own, for the pass-through test.
+        return new Response("traced", {
+          headers: {
+            traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+            tracestate: "app=answer",
+          },
+        });
       case "/slow":
         await new Promise((r) => setTimeout(r, Number(url.searchParams.get("ms") ?? "1000")));
         return new Response("slow");

@@ -234,3 +234,42 @@ Deno.test("parseConfig() refuses bad input with one clear line", async (t) => {
     });
   }
 });
+
+Deno.test("parseConfig(): --log-format and --metrics-address", async (t) => {
+  const parse = (options: ParseInput["options"], env: Record<string, string> = {}) =>
+    parseConfig({
+      command: "proxy",
+      appUrl: "http://localhost:3000",
+      options: { sdkUrl: "http://127.0.0.1:4433", ...options },
+      env,
+    });
+  await t.step("defaults: text, no metrics", () => {
+    const c = parse({});
+    assertEquals([c.logFormat, c.metricsAddress], ["text", undefined]);
+  });
+  await t.step("flags win over the environment", () => {
+    assertEquals(parse({ logFormat: "json" }, { ORYGATE_LOG_FORMAT: "text" }).logFormat, "json");
+    assertEquals(parse({}, { ORYGATE_LOG_FORMAT: "json" }).logFormat, "json");
+    assertEquals(parse({ metricsAddress: "127.0.0.1:9464" }).metricsAddress, {
+      hostname: "127.0.0.1",
+      port: 9464,
+    });
+    assertEquals(parse({}, { ORYGATE_METRICS_ADDRESS: "[::1]:9" }).metricsAddress, {
+      hostname: "::1",
+      port: 9,
+    });
+    assertEquals(parse({ metricsAddress: ":9464" }).metricsAddress?.hostname, "0.0.0.0");
+  });
+  await t.step("mistakes are ConfigErrors", async () => {
+    for (
+      const options of <ParseInput["options"][]> [
+        { logFormat: "xml" },
+        { metricsAddress: "9464" },
+        { metricsAddress: "host:0" },
+        { metricsAddress: "" },
+        { metricsAddress: ":4000" }, // the public port
+        { port: "5000", host: "127.0.0.1", metricsAddress: "0.0.0.0:5000" },
+      ]
+    ) await assertThrows(() => parse(options), ConfigError);
+  });
+});

@@ -1,8 +1,8 @@
 /**
- * The start-up check that Ory answers at all: one `GET <Ory URL>/health/alive` with a short
- * timeout. Any HTTP answer counts (a 404 still proves Ory is reachable); only a failure to get
- * one is reported, with its cause, so a wrong `--sdk-url` or a stopped Kratos is named at start
- * instead of by the first request.
+ * Whether Ory answers at all: one `GET <Ory URL>/health/alive` with a short timeout. Any HTTP
+ * answer counts (a 404 still proves Ory is reachable); only a failure to get one is reported,
+ * with its cause. The CLI asks once at start, so a wrong `--sdk-url` or a stopped Kratos is
+ * named then instead of by the first request; the readiness check asks every few seconds.
  *
  * @example
  * ```ts

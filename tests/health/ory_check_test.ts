@@ -1,4 +1,4 @@
-import { checkOryAnswers } from "../../src/cli/ory_check.ts";
+import { checkOryAnswers } from "../../src/health/ory_check.ts";
 import { assertEquals } from "../_support/assert.ts";
 
 Deno.test("checkOryAnswers() counts any HTTP answer and names a failure", async (t) => {

@@ -1,0 +1,58 @@
+import { createLogger } from "../../src/log/logger.ts";
+import { assertEquals, assertMatch } from "../_support/assert.ts";
+
+const entry = {
+  method: "GET",
+  path: "/page",
+  status: 200,
+  durationMs: 1.23456,
+  route: "app",
+  answeredBy: "application",
+  bytesOut: 12,
+  remoteAddr: "127.0.0.1",
+  requestId: "r-1",
+  identityId: "id-1",
+};
+
+Deno.test("createLogger(): json lines carry time, level, msg and the access fields", () => {
+  const out: string[] = [];
+  const log = createLogger("info", { write: (t) => out.push(t), format: "json" });
+  log.info("orygate 0.1.0 proxy is ready\n  open your app at: http://x\n");
+  log.warn("careful");
+  log.error("broken");
+  log.access(entry);
+  log.flush();
+  const records = out.join("").trim().split("\n").map((l) => JSON.parse(l));
+  assertEquals(records.map((r) => [r.level, r.msg]), [
+    ["info", "orygate 0.1.0 proxy is ready"],
+    ["info", "  open your app at: http://x"],
+    ["warn", "careful"],
+    ["error", "broken"],
+    ["info", "request"],
+  ]);
+  for (const r of records) assertMatch(r.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  const { time: _, ...access } = records[4];
+  assertEquals(access, {
+    level: "info",
+    msg: "request",
+    method: "GET",
+    path: "/page",
+    status: 200,
+    duration_ms: 1.235,
+    route: "app",
+    bytes_out: 12,
+    remote_addr: "127.0.0.1",
+    request_id: "r-1",
+    identity_id: "id-1",
+  });
+});
+
+Deno.test("createLogger(): text lines are as before, warnings prefixed", () => {
+  const out: string[] = [];
+  const log = createLogger("info", { write: (t) => out.push(t) });
+  log.warn("careful");
+  log.access(entry);
+  log.flush();
+  assertEquals(out[0], "warning: careful\n");
+  assertMatch(out[1], /^\S+Z GET \/page 200 1\.2ms application 12B r-1 id-1\n$/);
+});

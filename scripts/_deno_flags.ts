@@ -30,6 +30,16 @@ export const PERMISSION_FLAGS: readonly string[] = [
   "--no-prompt",
 ];
 
+/**
+ * V8 settings every packaged orygate runs with. V8 sizes its young generation from the
+ * machine's memory (a 26 MiB semi-space, 52 MiB in all, on 24 GiB) and grows it to that
+ * maximum under any load that keeps allocating (each proxied request, each event), and keeps
+ * it. A proxy's garbage is short-lived: 8 MiB semi-spaces held 1000 SSE streams in ~125 MiB
+ * instead of ~155 at the same CPU per request (docs/performance.md); 4 MiB and less promoted
+ * events still in flight to the old generation, which then grew faster than it was collected.
+ */
+export const V8_FLAGS: readonly string[] = ["--v8-flags=--max-semi-space-size=8"];
+
 /** `deno.json`'s `"unstable": ["x"]` as the command-line flags `--unstable-x`. */
 export function unstableFlags(features: readonly string[] = []): string[] {
   return features.map((feature) => `--unstable-${feature}`);

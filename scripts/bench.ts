@@ -9,8 +9,9 @@
  * be none of those. The baseline proxies `/upload` and `/sse` to it. In front of the same
  * upstreams, the bench runs:
  *
- * - `cli`: the real `orygate proxy` command, as shipped. (The node:http client it replaced was
- *   compared here before; its figures are in docs/performance.md.)
+ * - `cli`: the real `orygate proxy` command, as shipped (with the V8 flags of `_deno_flags.ts`).
+ *   (The node:http client it replaced was compared here before; its figures are in
+ *   docs/performance.md.)
  *
  * Scenarios (`--scenarios` ids):
  *
@@ -46,6 +47,8 @@
  *
  * @module
  */
+
+import { V8_FLAGS } from "./_deno_flags.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -382,6 +385,8 @@ async function startProxy(
   const args = [
     "run",
     "-A",
+    // As the compiled binaries and the npm package run it.
+    ...V8_FLAGS,
     `${ROOT}src/main.ts`,
     "proxy",
     upstreams.app,

@@ -18,6 +18,7 @@ import {
   readProjectFacts,
   ROOT,
   unstableFlags,
+  V8_FLAGS,
 } from "./_deno_flags.ts";
 
 /** The package's name on npm. */
@@ -64,6 +65,7 @@ export function launcherDenoArgs(unstable: readonly string[]): string[] {
     "run",
     ...PERMISSION_FLAGS,
     ...unstableFlags(unstable),
+    ...V8_FLAGS,
     "--no-config",
     "--no-lock",
     "--no-npm",

@@ -12,7 +12,13 @@
  *
  * @module
  */
-import { PERMISSION_FLAGS, readProjectFacts, ROOT, unstableFlags } from "./_deno_flags.ts";
+import {
+  PERMISSION_FLAGS,
+  readProjectFacts,
+  ROOT,
+  unstableFlags,
+  V8_FLAGS,
+} from "./_deno_flags.ts";
 
 /** The targets a release ships. */
 export const TARGETS = [
@@ -59,6 +65,8 @@ export function compileArgs(target: Target, options: CompileArgsOptions): string
     ...PERMISSION_FLAGS,
     // deno.json's "unstable" is honoured by compile too; passing it keeps the command explicit.
     ...unstableFlags(options.unstable),
+    // Baked into the binary, as the npm launcher passes them.
+    ...V8_FLAGS,
     // Embed only npm packages the program imports (not the test-only browser driver).
     "--exclude-unused-npm",
     "--target",

@@ -4,7 +4,7 @@ import {
   launcherDenoArgs,
   npmPackageJson,
 } from "../../scripts/build_npm.ts";
-import { PERMISSION_FLAGS } from "../../scripts/_deno_flags.ts";
+import { PERMISSION_FLAGS, V8_FLAGS } from "../../scripts/_deno_flags.ts";
 import { assert, assertEquals, assertMatch } from "../_support/assert.ts";
 
 const LAUNCHER = new URL("../../npm/bin/orygate.cjs", import.meta.url);
@@ -28,6 +28,7 @@ Deno.test("launcherDenoArgs() run with the CLI's permissions and nothing from th
     "run",
     ...PERMISSION_FLAGS,
     "--unstable-no-legacy-abort",
+    ...V8_FLAGS,
     "--no-config",
     "--no-lock",
     "--no-npm",

@@ -8,7 +8,12 @@ import {
   shellLine,
   TARGETS,
 } from "../../scripts/compile.ts";
-import { PERMISSION_FLAGS, readProjectFacts, unstableFlags } from "../../scripts/_deno_flags.ts";
+import {
+  PERMISSION_FLAGS,
+  readProjectFacts,
+  unstableFlags,
+  V8_FLAGS,
+} from "../../scripts/_deno_flags.ts";
 import { assert, assertEquals, assertMatch, assertThrows } from "../_support/assert.ts";
 
 const ROOT = new URL("../../", import.meta.url);
@@ -37,7 +42,7 @@ Deno.test("binaryName() adds .exe only for Windows", () => {
 });
 
 Deno.test("compileArgs() builds one exact deno compile command", async (t) => {
-  await t.step("with the CLI's permissions, unstable flags, target and output", () => {
+  await t.step("with the CLI's permissions, unstable and V8 flags, target and output", () => {
     assertEquals(
       compileArgs("aarch64-apple-darwin", { outDir: "dist", unstable: ["no-legacy-abort"] }),
       [
@@ -50,6 +55,7 @@ Deno.test("compileArgs() builds one exact deno compile command", async (t) => {
         "--allow-sys",
         "--no-prompt",
         "--unstable-no-legacy-abort",
+        "--v8-flags=--max-semi-space-size=8",
         "--exclude-unused-npm",
         "--target",
         "aarch64-apple-darwin",
@@ -209,7 +215,9 @@ Deno.test("compile.ts --dry-run prints the exact commands and builds nothing", a
   assertEquals(
     first,
     `$ ${Deno.execPath()} compile ${PERMISSION_FLAGS.join(" ")} --unstable-no-legacy-abort ` +
-      "--exclude-unused-npm --target x86_64-pc-windows-msvc --output nowhere/orygate-x86_64-pc-windows-msvc.exe src/main.ts",
+      `${
+        V8_FLAGS.join(" ")
+      } --exclude-unused-npm --target x86_64-pc-windows-msvc --output nowhere/orygate-x86_64-pc-windows-msvc.exe src/main.ts`,
   );
   assertMatch(text, /sha256 of each binary into nowhere\/SHA256SUMS/);
   await assertThrows(() => Deno.stat(new URL("nowhere", ROOT)), Deno.errors.NotFound);

@@ -14,13 +14,14 @@ import { writeAll } from "./syntax.ts";
 /** Read buffer per connection; a response head (with any 1xx before it) must fit in it. */
 export const READ_BUFFER_BYTES = 64 * 1024;
 /**
- * A connection's read buffer starts this small and doubles (up to READ_BUFFER_BYTES) when a
- * head needs room or a read fills all the space it was given (a fast body): a thousand open
- * SSE streams then hold 16 KiB each, a download still reads 32 KiB at a time.
+ * A connection's read buffer starts this small (nginx's `proxy_buffer_size`, one page) and
+ * doubles (up to READ_BUFFER_BYTES) when a head needs room or a read fills all the space it was
+ * given (a fast body), so a download still reads 32 KiB at a time. It was 16 KiB: a thousand
+ * SSE streams on fresh connections then left 16 MiB of freed buffers in the allocator.
  */
-const INITIAL_READ_BUFFER_BYTES = 16 * 1024;
-/** Per-connection buffer the request head (and small chunk frames) is encoded into. */
-const WRITE_BUFFER_BYTES = 4 * 1024;
+const INITIAL_READ_BUFFER_BYTES = 4 * 1024;
+/** After a run of small body reads (an event stream), an empty buffer shrinks to this. */
+const SMALL_READ_BUFFER_BYTES = 2 * 1024;
 /** Granularity of response-head deadlines. */
 const DEADLINE_TICK_MS = 50;
 
@@ -159,7 +160,6 @@ export class Pool {
 
 /** One upstream connection with its read buffer (`buf[start..end)` is read but unparsed). */
 export class Connection extends ReadBuffer {
-  readonly wbuf = new Uint8Array(WRITE_BUFFER_BYTES);
   /** Bytes of a partial response head already scanned for its end. */
   scanned = 0;
   idle = false;
@@ -169,7 +169,11 @@ export class Connection extends ReadBuffer {
   error: unknown;
 
   constructor(conn: Deno.Conn, readonly pool: Pool) {
-    super(conn, { initialBytes: INITIAL_READ_BUFFER_BYTES, maxBytes: READ_BUFFER_BYTES });
+    super(conn, {
+      initialBytes: INITIAL_READ_BUFFER_BYTES,
+      maxBytes: READ_BUFFER_BYTES,
+      smallBytes: SMALL_READ_BUFFER_BYTES,
+    });
   }
 
   /** Reads more bytes into the buffer; resolves to how many, or null at the end of input. */

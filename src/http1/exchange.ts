@@ -13,7 +13,15 @@ import { READ_BUFFER_BYTES } from "./client_pool.ts";
 import { directPipe, registerDirectPipe } from "./direct_pipe.ts";
 import { FramedBody } from "./framed_body.ts";
 import { parseHead, type ResponseHead, Violation } from "./response_head.ts";
-import { CR, encodeHead, FramingError, LF, parseDecimal } from "./syntax.ts";
+import {
+  CR,
+  encodeHead,
+  FramingError,
+  giveScratch,
+  LF,
+  parseDecimal,
+  takeScratch,
+} from "./syntax.ts";
 import type { UpstreamRequest, UpstreamResponse } from "./upstream.ts";
 
 /** A response head (with any 1xx before it) must fit in the read buffer. */
@@ -200,10 +208,13 @@ export class Exchange implements EventListenerObject {
   /** Sends the request on `c` and reads the response head; resolves the promise. */
   async #exchange(c: Connection): Promise<void> {
     const req = this.#request;
+    const scratch = takeScratch();
     try {
-      await c.writeAll(encodeHead(this.#head, c.wbuf));
+      await c.writeAll(encodeHead(this.#head, scratch));
     } catch (err) {
       throw new StaleConnection("write failed", { cause: err });
+    } finally {
+      giveScratch(scratch);
     }
     if (req.body === null) this.#sending = Sending.Bodyless;
     else void this.#writeBody(c, req.body);
@@ -520,22 +531,26 @@ class BodySource extends FramedBody {
 
 /** Writes one chunk; a small one with its frame in a single write. */
 async function writeChunk(c: Connection, data: Uint8Array, first: boolean): Promise<void> {
-  const w = c.wbuf;
-  let i = 0;
-  if (!first) {
+  const w = takeScratch();
+  try {
+    let i = 0;
+    if (!first) {
+      w[i++] = CR;
+      w[i++] = LF;
+    }
+    const hex = data.byteLength.toString(16);
+    for (let k = 0; k < hex.length; k++) w[i++] = hex.charCodeAt(k);
     w[i++] = CR;
     w[i++] = LF;
-  }
-  const hex = data.byteLength.toString(16);
-  for (let k = 0; k < hex.length; k++) w[i++] = hex.charCodeAt(k);
-  w[i++] = CR;
-  w[i++] = LF;
-  if (data.byteLength <= w.length - i) {
-    w.set(data, i);
-    await c.writeAll(w.subarray(0, i + data.byteLength));
-  } else {
-    await c.writeAll(w.subarray(0, i));
-    await c.writeAll(data);
+    if (data.byteLength <= w.length - i) {
+      w.set(data, i);
+      await c.writeAll(w.subarray(0, i + data.byteLength));
+    } else {
+      await c.writeAll(w.subarray(0, i));
+      await c.writeAll(data);
+    }
+  } finally {
+    giveScratch(w);
   }
 }
 

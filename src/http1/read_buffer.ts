@@ -29,7 +29,17 @@ export interface ReadBufferSizes {
   readonly initialBytes: number;
   /** The most the buffer grows to; {@linkcode ReadBuffer.fill} may be given a lower one. */
   readonly maxBytes: number;
+  /**
+   * After {@linkcode SHRINK_AFTER_READS} reads in a row of at most half this, an empty buffer
+   * is swapped for one this small. A connection carrying a slow stream of small events (SSE)
+   * keeps a read pending into its buffer all the time; one that grew for a large body would
+   * hold up to 64 KiB per stream. A read that fills it makes it grow again. Default: never.
+   */
+  readonly smallBytes?: number;
 }
+
+/** How many small reads in a row let a buffer shrink (see `smallBytes`). */
+const SHRINK_AFTER_READS = 8;
 
 /**
  * Most bytes one read asks for. Each read of a streamed body becomes one chunk: smaller chunks
@@ -49,11 +59,15 @@ export class ReadBuffer {
   pending: Promise<number | null> | undefined;
   /** The last read filled all the room it was given. */
   #full = false;
+  /** Reads in a row that returned at most half of `smallBytes`. */
+  #smallReads = 0;
   readonly #maxBytes: number;
+  readonly #smallBytes: number;
 
   constructor(readonly conn: Deno.Conn, sizes: ReadBufferSizes) {
     this.buf = new Uint8Array(sizes.initialBytes);
     this.#maxBytes = sizes.maxBytes;
+    this.#smallBytes = sizes.smallBytes ?? 0;
   }
 
   /**
@@ -76,6 +90,7 @@ export class ReadBuffer {
       : this.buf.length;
     const n = await this.conn.read(this.buf.subarray(this.end, stop));
     this.#full = n === stop - this.end;
+    this.#smallReads = n !== null && n * 2 <= this.#smallBytes ? this.#smallReads + 1 : 0;
     if (n !== null) this.end += n;
     return n;
   }
@@ -90,9 +105,13 @@ export class ReadBuffer {
 
   /** Drops consumed bytes and grows when needed; throws {@linkcode BufferFull} at `limit`. */
   makeRoom(limit = this.#maxBytes): void {
-    const buf = this.buf;
+    let buf = this.buf;
     if (this.start === this.end) {
       this.start = this.end = 0;
+      if (this.#smallReads >= SHRINK_AFTER_READS && buf.length > this.#smallBytes) {
+        buf = this.buf = new Uint8Array(this.#smallBytes);
+        this.#smallReads = 0;
+      }
     } else if (this.start > 0 && buf.length - this.end < MIN_ROOM_BYTES) {
       buf.copyWithin(0, this.start, this.end);
       this.end -= this.start;

@@ -23,12 +23,19 @@ import type { Server } from "./server.ts";
 import { REASONS } from "./status_reasons.ts";
 import { CR, encodeHead, FramingError, LF, writeAll } from "./syntax.ts";
 
-/** First read buffer per connection; it grows up to {@linkcode MAX_HEAD_BYTES} for big heads. */
-const INITIAL_BUFFER_BYTES = 8 * 1024;
+/**
+ * First read buffer per connection; it grows up to {@linkcode MAX_HEAD_BYTES} for big heads.
+ * Small, as nginx's 1 KiB `client_header_buffer_size`: while a response streams, a read stays
+ * pending into it (to notice the client leaving), and a thousand SSE clients held 8 KiB each.
+ */
+const INITIAL_BUFFER_BYTES = 2 * 1024;
 /** Largest the buffer grows to for a fast request body. */
 const MAX_BODY_BUFFER_BYTES = 64 * 1024;
 /** Response bodies up to this size go out in the same write as the head. */
 const COALESCE_BYTES = 16 * 1024;
+/** A streamed response's buffer for a small chunk and its frame: its first size, and largest. */
+const MIN_FRAME_BUFFER_BYTES = 256;
+const MAX_FRAME_BUFFER_BYTES = 4 * 1024;
 /** A connection's buffer for response heads and small bodies written with them. */
 const WRITE_BUFFER_BYTES = 4 * 1024;
 /**
@@ -435,18 +442,42 @@ export class Connection extends ReadBuffer {
     keepAlive: boolean,
   ): Promise<boolean> {
     let sent = 0;
+    let frames: Uint8Array | undefined;
+    const conn = this.conn;
+    const idleMs = this.server.idleTimeoutMs;
+    // Called per chunk (per event on an event stream): one async step down to the socket.
     const write = async (value: Uint8Array): Promise<void> => {
-      if (value.byteLength === 0) return;
-      sent += value.byteLength;
+      const size = value.byteLength;
+      if (size === 0) return;
+      sent += size;
       if (declared >= 0 && sent > declared) throw new Error("the body is longer than declared");
-      if (!chunked) return await this.#writeTimed(value);
-      const frame = value.byteLength.toString(16) + "\r\n";
-      const out = new Uint8Array(frame.length + value.byteLength + 2);
-      encoder.encodeInto(frame, out);
-      out.set(value, frame.length);
-      out[out.length - 2] = CR;
-      out[out.length - 1] = LF;
-      await this.#writeTimed(out);
+      let out = value;
+      if (chunked) {
+        // The chunk with its frame in one write; a small one (an event) in a buffer this
+        // response reuses for the next (a new array per event was most of an SSE stream's
+        // garbage).
+        const hex = size.toString(16);
+        const total = hex.length + size + 4;
+        if (total > MAX_FRAME_BUFFER_BYTES) out = new Uint8Array(total);
+        else if (frames === undefined || frames.byteLength < total) {
+          out = frames = new Uint8Array(
+            Math.max(MIN_FRAME_BUFFER_BYTES, 2 ** Math.ceil(Math.log2(total))),
+          );
+        } else out = frames;
+        let i = 0;
+        for (; i < hex.length; i++) out[i] = hex.charCodeAt(i);
+        out[i++] = CR;
+        out[i++] = LF;
+        out.set(value, i);
+        i += size;
+        out[i++] = CR;
+        out[i++] = LF;
+        out = out.subarray(0, i);
+      }
+      this.writeDeadline = Date.now() + idleMs;
+      let off = 0;
+      while (off < out.byteLength) off += await conn.write(off === 0 ? out : out.subarray(off));
+      this.writeDeadline = 0;
     };
     const pipe = directPipe(body);
     const reader = pipe === undefined ? body.getReader() : undefined;

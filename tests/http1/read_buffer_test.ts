@@ -82,3 +82,20 @@ Deno.test("ReadBuffer: a read issued ahead is taken over by the next fill", asyn
   assertEquals(await rb.fill(), 4);
   assertEquals([rb.end, rb.buf[3], rb.pending], [4, 9, undefined]);
 });
+
+Deno.test("ReadBuffer: after a run of small reads an empty buffer shrinks; a full read grows it", async () => {
+  const chunks = [filled(200), ...Array.from({ length: 9 }, () => filled(10)), filled(300)];
+  const rb = new ReadBuffer(fakeConn(chunks), { initialBytes: 64, maxBytes: 512, smallBytes: 32 });
+  const sizes: number[] = [];
+  for (;;) {
+    const n = await rb.fill();
+    if (n === null) break;
+    rb.start = rb.end; // consume everything
+    sizes.push(rb.buf.length);
+  }
+  // Grew for the 200 bytes, shrank to 32 after eight small reads, grew again for the 300.
+  const shrunk = sizes.indexOf(32);
+  assert(Math.max(...sizes.slice(0, shrunk)) >= 128, `grew first: ${sizes}`);
+  assert(shrunk > 0, `shrank: ${sizes}`);
+  assert(Math.max(...sizes.slice(shrunk)) > 32, `grew again: ${sizes}`);
+});

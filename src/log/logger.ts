@@ -81,6 +81,13 @@ interface LineFormat {
   access(time: string, entry: AccessEntry): string;
 }
 
+/** Milliseconds with one decimal, from integers: cheaper than `toFixed(1)` per line. */
+function tenths(ms: number): string {
+  const t = Math.round(ms * 10);
+  const rest = t % 10;
+  return `${(t - rest) / 10}.${rest}`;
+}
+
 const TEXT: LineFormat = {
   message(time, level, message) {
     const text = message.endsWith("\n") ? message : message + "\n";
@@ -89,7 +96,7 @@ const TEXT: LineFormat = {
     return `${time} ${level} ${text}`;
   },
   access: (time, e) =>
-    `${time} ${e.method} ${e.path} ${e.status} ${e.durationMs.toFixed(1)}ms ${e.answeredBy}` +
+    `${time} ${e.method} ${e.path} ${e.status} ${tenths(e.durationMs)}ms ${e.answeredBy}` +
     ` ${e.bytesOut}B ${e.requestId}${e.identityId === undefined ? "" : ` ${e.identityId}`}\n`,
 };
 
@@ -132,7 +139,19 @@ export function createLogger(level: LogLevel, options: LoggerOptions = {}): Logg
     buffer = "";
     write(text);
   };
-  const now = () => new Date().toISOString();
+  // One ISO string per millisecond, not per line: at 40k requests/s, building it for each
+  // access line was the largest part of what logging cost (a CPU profile under wrk: 0.48 µs
+  // of ~1 µs per line; docs/performance.md).
+  let stampMs = NaN;
+  let stamp = "";
+  const now = () => {
+    const ms = Date.now();
+    if (ms !== stampMs) {
+      stampMs = ms;
+      stamp = new Date(ms).toISOString();
+    }
+    return stamp;
+  };
   const immediate = (lines: string) => {
     buffer += lines;
     flush();

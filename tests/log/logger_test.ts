@@ -56,3 +56,21 @@ Deno.test("createLogger(): text lines are as before, warnings prefixed", () => {
   assertEquals(out[0], "warning: careful\n");
   assertMatch(out[1], /^\S+Z GET \/page 200 1\.2ms application 12B r-1 id-1\n$/);
 });
+
+Deno.test("createLogger(): the time is kept per millisecond, and moves on after it", async () => {
+  const out: string[] = [];
+  const log = createLogger("info", { write: (t) => out.push(t) });
+  log.access(entry);
+  log.access({ ...entry, durationMs: 0.05 });
+  log.flush();
+  const [first, second] = out.join("").trim().split("\n");
+  const stamp = first.split(" ")[0];
+  assertMatch(stamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  assertMatch(first, / 1\.2ms /);
+  assertMatch(second, / 0\.1ms /); // as toFixed(1) rounds it
+  await new Promise((r) => setTimeout(r, 5));
+  log.access(entry);
+  log.flush();
+  const later = out.join("").trim().split("\n")[2].split(" ")[0];
+  assertEquals(Date.parse(later) > Date.parse(stamp), true);
+});

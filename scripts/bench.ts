@@ -27,6 +27,9 @@
  * - `metrics`: the cost of counting: load (a) on two orygate processes, one with
  *   `--metrics-address`, one without, in alternating pairs; reports on/off req/s (the issue's
  *   bound: no more than 3 % lost) and checks that the counting one counted.
+ * - `logging`: the cost of the default access log: load (a) on two orygate processes, one
+ *   with `--quiet`, one writing its access lines (to /dev/null, as a shipper would take them),
+ *   in alternating pairs; reports log/quiet req/s (the target: no more than 5 % lost).
  * - `sse`: `--streams` (1000) concurrent event streams, one event per 100 ms each, held for the
  *   wrk duration; events/s in total, event delay p50/p99, the proxy's CPU and RSS. The baseline
  *   proxies them with `proxy_buffering off`.
@@ -39,7 +42,7 @@
  * shared machine whole runs a minute apart differ by ±25 %, adjacent short runs far less.
  *
  * Flags: `--duration 10s` (wrk, and the SSE hold), `--rounds 1` (median over rounds),
- * `--targets cli,ory`, `--scenarios a,b,upload,download,sse`, `--streams 1000`,
+ * `--targets cli,ory`, `--scenarios a,b,upload,download,sse,metrics,logging`, `--streams 1000`,
  * `--ory-bin <path>` (or `ORY_PROXY_BIN`): also measure the Go `ory proxy` (target `ory`).
  *
  * Besides requests/s the table shows the proxy's CPU time per request (all its threads, from
@@ -376,6 +379,8 @@ async function startProxy(
   upstreams: ProxyUpstreams,
   ctx: Context,
   extraArgs: readonly string[] = [],
+  /** Write the access log (to /dev/null, as a log shipper would take it away) instead of --quiet. */
+  logging = false,
 ): Promise<Proxy> {
   if (kind === "ory") {
     return await startOryProxy(ctx.options.oryBin!, upstreams, upstreams.sdkUrl ?? ctx.helper.url);
@@ -396,14 +401,14 @@ async function startProxy(
     String(port),
     "--host",
     "127.0.0.1",
-    "--quiet",
+    ...(logging ? [] : ["--quiet"]),
     ...extraArgs,
   ];
   const child = new Deno.Command(DENO, {
     args,
     cwd: ROOT,
     stdout: "null",
-    stderr: "inherit",
+    stderr: logging ? "null" : "inherit",
   }).spawn();
   const url = `http://127.0.0.1:${port}`;
   try {
@@ -677,6 +682,9 @@ interface Row {
   /** `metrics`: req/s with `--metrics-address` over without (median of alternating pairs). */
   readonly metricsRatio?: number;
   readonly metricsPairRatios?: number[];
+  /** `logging`: req/s with the access log over `--quiet` (median of alternating pairs). */
+  readonly loggingRatio?: number;
+  readonly loggingPairRatios?: number[];
   /** (b): Ory session checks over the proxy's whole life (the check, warm-up and load). */
   readonly whoamiCalls?: number;
   /** The proxy's CPU time per request, in microseconds. */
@@ -1083,6 +1091,42 @@ const metricsCost: Scenario = {
   },
 };
 
+const loggingCost: Scenario = {
+  id: "logging",
+  title: "(a) with the default access log against --quiet, alternating pairs, wrk -t1 -c32",
+  async run(ctx) {
+    const upstreams = { app: ctx.nginx.upstreamUrl };
+    const quiet = await startProxy("cli", upstreams, ctx);
+    try {
+      const logging = await startProxy("cli", upstreams, ctx, [], true);
+      try {
+        await warmUp(quiet.url + "/");
+        await warmUp(logging.url + "/");
+        const alt = await alternate(
+          { url: quiet.url + "/", pid: quiet.pid },
+          { url: logging.url + "/", pid: logging.pid },
+          ctx.options,
+        );
+        return [
+          { scenario: "logging", target: "cli", variant: "--quiet", ...summarize(alt.a, true) },
+          {
+            scenario: "logging",
+            target: "cli",
+            variant: "access log",
+            ...summarize(alt.b, true),
+            loggingRatio: alt.ratio,
+            loggingPairRatios: alt.ratios,
+          },
+        ];
+      } finally {
+        await logging.stop();
+      }
+    } finally {
+      await quiet.stop();
+    }
+  },
+};
+
 const SCENARIOS: readonly Scenario[] = [
   anonymous,
   session,
@@ -1090,6 +1134,7 @@ const SCENARIOS: readonly Scenario[] = [
   bigDownload,
   sse,
   metricsCost,
+  loggingCost,
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -1135,6 +1180,7 @@ const COLUMNS: readonly (readonly [string, (r: Row) => string])[] = [
   ["× nginx", (r) => fmt(r.ratio, 2)],
   ["× anon", (r) => fmt(r.anonRatio, 2)],
   ["metrics on/off", (r) => fmt(r.metricsRatio, 3)],
+  ["log/quiet", (r) => fmt(r.loggingRatio, 3)],
   ["CPU µs/req", (r) => fmt(r.cpuUsPerReq, 0)],
   ["errors", (r) => fmt(r.errors, 0)],
   ["whoami", (r) => fmt(r.whoamiCalls, 0)],
@@ -1171,6 +1217,9 @@ function legend(rows: readonly Row[]): string {
     ran("metrics") &&
     "metrics: on/off = req/s with --metrics-address over without, the median ratio over " +
       "alternating pairs of wrk runs (the bound: at least 0.97).",
+    ran("logging") &&
+    "logging: log/quiet = req/s with the default access log (to /dev/null) over --quiet, the " +
+      "median ratio over alternating pairs of wrk runs (the target: at least 0.95).",
     ran("sse") &&
     "sse: p50/p99 = how late events arrived; streams = held to the end; errors = the rest; " +
       "events/s should be 10 × streams; CPU % of one core and RSS while holding them.",

@@ -105,7 +105,7 @@ export function parseConfig(input: ParseInput): Config {
     ? undefined
     : validateCookieDomain(options.cookieDomain);
   const logLevel = parseLogLevel(options);
-  const jwt = parseJwt(options, mode);
+  const jwt = parseJwt(options, env, mode);
   const tls = parseTls(options, local);
 
   const config: Config = {
@@ -248,7 +248,7 @@ function parseMetricsAddress(
 }
 
 /** Session → JWT settings; JWTs are never on in the tunnel. */
-function parseJwt(options: RawOptions, mode: Mode): JwtConfig {
+function parseJwt(options: RawOptions, env: ParseInput["env"], mode: Mode): JwtConfig {
   const jwtTtlMs = options.jwtTtl === undefined
     ? DEFAULT_JWT_TTL_MS
     : parseDuration("--jwt-ttl", options.jwtTtl);
@@ -256,11 +256,28 @@ function parseJwt(options: RawOptions, mode: Mode): JwtConfig {
   return {
     enabled: mode === "proxy" && options.jwt !== false,
     ttlSeconds: Math.round(jwtTtlMs / 1000),
-    jwksFile: nonEmpty(options.jwks),
+    ...parseJwks(options, env),
     sessionCacheTtlMs: options.sessionCacheTtl === undefined
       ? DEFAULT_SESSION_CACHE_TTL_MS
       : parseDuration("--session-cache-ttl", options.sessionCacheTtl),
   };
+}
+
+/**
+ * `--jwks` or `ORYGATE_JWKS`: a file path, or the JWK Set JSON itself (recognised by its
+ * leading `{`, which no sensible path starts with), as a Kubernetes Secret is easily given.
+ */
+function parseJwks(
+  options: RawOptions,
+  env: ParseInput["env"],
+): Pick<JwtConfig, "jwksFile" | "jwksJson" | "jwksSource"> {
+  const flag = nonEmpty(options.jwks);
+  const value = flag ?? nonEmpty(env.ORYGATE_JWKS);
+  if (value === undefined) return {};
+  const jwksSource = flag !== undefined ? "--jwks" : "ORYGATE_JWKS";
+  return value.trimStart().startsWith("{")
+    ? { jwksJson: value, jwksSource }
+    : { jwksFile: value, jwksSource };
 }
 
 /** TLS for `proxy local` (undefined with `--no-https` and for the other commands). */

@@ -11,7 +11,7 @@
  */
 import type { Config } from "../config/config.ts";
 import { createJwksRoute } from "../jwt/jwks.ts";
-import { generateSigningKey, type KeySet, loadOrCreateKeySet } from "../jwt/keys.ts";
+import { generateSigningKey, type KeySet, loadOrCreateKeySet, parseKeySet } from "../jwt/keys.ts";
 import { createMinter } from "../jwt/mint.ts";
 import type { BuiltinRoutes, ObservedResponse } from "../proxy/contracts.ts";
 import type { ProxyRequest } from "../http1/message.ts";
@@ -59,9 +59,7 @@ export async function createSessionFeatures(
   let keys: KeySet | undefined;
   const routes = new Map<string, (req: ProxyRequest) => Response>();
   if (config.jwt.enabled) {
-    keys = config.jwt.jwksFile !== undefined
-      ? await loadOrCreateKeySet(config.jwt.jwksFile)
-      : { keys: [await generateSigningKey()] };
+    keys = await loadKeys(config.jwt);
     deps.onSigningKeys?.(keys);
     const jwks = createJwksRoute(keys);
     routes.set(`${config.oryPrefix}/jwks.json`, jwks);
@@ -121,6 +119,17 @@ export async function createSessionFeatures(
   };
 
   return { gate, routes, observeOry };
+}
+
+/** The signing keys: from the `--jwks`/`ORYGATE_JWKS` file or JSON, else new for this run. */
+async function loadKeys(jwt: Config["jwt"]): Promise<KeySet> {
+  const flag = jwt.jwksSource ?? "--jwks";
+  if (jwt.jwksFile !== undefined) return await loadOrCreateKeySet(jwt.jwksFile, undefined, flag);
+  if (jwt.jwksJson !== undefined) {
+    const set = await parseKeySet(flag, jwt.jwksJson);
+    return { ...set, file: { path: `the ${flag} value`, created: false } };
+  }
+  return { keys: [await generateSigningKey()] };
 }
 
 /** Each whoami call counted by its result, and timed. */

@@ -49,6 +49,11 @@ export interface JwtConfig {
   readonly jwksSource?: "--jwks" | "ORYGATE_JWKS";
   /** How long a whoami answer is reused, in milliseconds (`--session-cache-ttl`). */
   readonly sessionCacheTtlMs: number;
+  /**
+   * Redis that carries logouts between instances (`--redis-url`, env `ORYGATE_REDIS_URL`):
+   * `redis://` or `rediss://`; undefined: this instance's cache TTL is the only bound.
+   */
+  readonly redisUrl?: string;
 }
 
 /** CORS policy. */

@@ -46,6 +46,7 @@ export interface RawOptions {
   jwt?: boolean;
   jwtTtl?: string;
   jwks?: string;
+  redisUrl?: string;
   sessionCacheTtl?: string;
   protectPathPrefix?: string[];
   open?: boolean;
@@ -257,6 +258,7 @@ function parseJwt(options: RawOptions, env: ParseInput["env"], mode: Mode): JwtC
     enabled: mode === "proxy" && options.jwt !== false,
     ttlSeconds: Math.round(jwtTtlMs / 1000),
     ...parseJwks(options, env),
+    redisUrl: parseRedisUrl(options, env),
     sessionCacheTtlMs: options.sessionCacheTtl === undefined
       ? DEFAULT_SESSION_CACHE_TTL_MS
       : parseDuration("--session-cache-ttl", options.sessionCacheTtl),
@@ -278,6 +280,23 @@ function parseJwks(
   return value.trimStart().startsWith("{")
     ? { jwksJson: value, jwksSource }
     : { jwksFile: value, jwksSource };
+}
+
+/** `--redis-url` / `ORYGATE_REDIS_URL`: a `redis:` or `rediss:` URL, checked here. */
+function parseRedisUrl(options: RawOptions, env: ParseInput["env"]): string | undefined {
+  const name = options.redisUrl !== undefined ? "--redis-url" : "ORYGATE_REDIS_URL";
+  const value = nonEmpty(options.redisUrl) ?? nonEmpty(env.ORYGATE_REDIS_URL);
+  if (value === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`Cannot use ${name} ${value}: it is not a URL`);
+  }
+  if (url.protocol !== "redis:" && url.protocol !== "rediss:") {
+    throw new ConfigError(`Cannot use ${name}: a redis:// or rediss:// URL is expected`);
+  }
+  return value;
 }
 
 /** TLS for `proxy local` (undefined with `--no-https` and for the other commands). */

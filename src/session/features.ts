@@ -1,6 +1,7 @@
 /**
  * Wires the session features for a config: keys and JWKS routes, whoami with its cache, the
- * gate for application requests, and the logout watcher that drops cached sessions.
+ * gate for application requests, and the logout watcher that drops cached sessions (in every
+ * instance, through Redis, with `--redis-url`).
  * Returns undefined when neither JWTs nor protection are on (the tunnel, `--no-jwt`).
  *
  * @example
@@ -18,6 +19,7 @@ import type { ProxyRequest } from "../http1/message.ts";
 import type { Logger } from "../log/logger.ts";
 import { NO_METRICS, type SessionCheckResult, type SessionMetrics } from "../metrics/metrics.ts";
 import { createTtlCache } from "./cache.ts";
+import { connectRevocationBus } from "./revocation_bus.ts";
 import { extractCredentials, isOrySessionCookie } from "./credentials.ts";
 import { createSessionGate, type SessionEntry, type SessionGate } from "./gate.ts";
 import { compileProtection } from "./protect.ts";
@@ -31,6 +33,8 @@ export interface SessionFeatures {
     req: ProxyRequest,
     path: string,
   ) => ((res: ObservedResponse) => void) | undefined;
+  /** Disconnects from Redis (`--redis-url`), if connected. */
+  readonly close: () => void;
 }
 
 /** Effects, injectable for tests. */
@@ -99,13 +103,29 @@ export async function createSessionFeatures(
     onError: (message) => deps.logger.error(message),
   });
 
+  // A logout seen here is dropped here at once, and in every other instance through Redis.
+  const bus = config.jwt.redisUrl === undefined ? undefined : connectRevocationBus(
+    config.jwt.redisUrl,
+    {
+      logger: deps.logger,
+      onRevoked: (key) => key === "*" ? cache.clear() : cache.delete(key),
+      onResync: () => cache.clear(),
+      countError: metrics.redisError,
+    },
+  );
+  const revoke = (key: string) => {
+    if (key === "*") cache.clear();
+    else cache.delete(key);
+    bus?.publish(key);
+  };
+
   const observeOry = (req: ProxyRequest, path: string) => {
     const isLogout = path.startsWith("/self-service/logout");
     return (res: ObservedResponse) => {
       if (res.status >= 400) return;
       if (isLogout && path.startsWith("/self-service/logout/api")) {
         // The token sits in the request body, which streamed on to Ory unread: drop all.
-        cache.clear();
+        revoke("*");
         return;
       }
       const changesSession = res.headers.getSetCookie().some((c) =>
@@ -113,12 +133,12 @@ export async function createSessionFeatures(
       );
       if (isLogout || changesSession) {
         const cred = extractCredentials(req.headers);
-        if (cred !== undefined) cache.delete(cred.key);
+        if (cred !== undefined) revoke(cred.key);
       }
     };
   };
 
-  return { gate, routes, observeOry };
+  return { gate, routes, observeOry, close: () => void bus?.close() };
 }
 
 /** The signing keys: from the `--jwks`/`ORYGATE_JWKS` file or JSON, else new for this run. */

@@ -44,6 +44,20 @@ export const CERTUTIL: RequiredTool = {
   usedBy: "the NSS trust-store tests (tests/tls, tests/cli/proxy_local_test.ts)",
 };
 
+/** Redis, which carries logouts between instances in tests/cli/revocation_test.ts. */
+export const REDIS_SERVER: RequiredTool = {
+  program: "redis-server",
+  install: apt("redis-server"),
+  usedBy: "the revocation-across-instances test (tests/cli/revocation_test.ts)",
+};
+
+/** nginx, the round-robin load balancer in front of three instances in the same test. */
+export const NGINX: RequiredTool = {
+  program: "nginx",
+  install: apt("nginx"),
+  usedBy: "the revocation-across-instances test (tests/cli/revocation_test.ts) and deno task bench",
+};
+
 /** Every program the suite runs, for this machine's state. */
 export function requiredTools(options: ToolOptions): RequiredTool[] {
   const tools: RequiredTool[] = [
@@ -74,6 +88,8 @@ export function requiredTools(options: ToolOptions): RequiredTool[] {
       usedBy: "the release checksum test (tests/scripts/compile_test.ts)",
     },
     { program: "bash", install: apt("bash"), usedBy: "scripts/kratos/build.sh" },
+    REDIS_SERVER,
+    NGINX,
     {
       program: "go",
       install: "Go 1.23 or newer from https://go.dev/dl (Debian 12's golang-go, 1.19, is too old)",

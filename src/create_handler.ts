@@ -55,7 +55,7 @@ export async function createOrygateHandler(
   const health = createHealthRoutes(
     createReadiness({ oryBase: config.oryBase, fetch: deps.fetch }),
   );
-  return createProxyEngine(config, {
+  const engine = createProxyEngine(config, {
     logger,
     metrics: deps.metrics,
     client: deps.client,
@@ -63,4 +63,10 @@ export async function createOrygateHandler(
     routes: new Map([...health, ...session?.routes ?? []]),
     observeOry: session?.observeOry,
   });
+  const closeEngine = engine.close;
+  engine.close = () => {
+    closeEngine();
+    session?.close();
+  };
+  return engine;
 }

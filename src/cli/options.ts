@@ -103,11 +103,15 @@ export function addJwtOptions(command: Command): Command {
     .option("--jwt-ttl <duration>", "lifetime of a minted JWT (default: 1m)")
     .option(
       "--jwks <file>",
-      "JWK Set file with the signing key(s); created if missing, so restarts keep the key (default: a new key each start)",
+      "JWK Set file with the signing key(s), or the JSON itself; created if missing, so restarts keep the key (default: a new key each start; env: ORYGATE_JWKS)",
     )
     .option(
       "--session-cache-ttl <duration>",
       "how long an Ory session check is reused (default: 10s)",
+    )
+    .option(
+      "--redis-url <url>",
+      "Redis that carries logouts to every instance, e.g. redis://redis:6379 (default: none; env: ORYGATE_REDIS_URL)",
     )
     .option(
       "--protect-path-prefix <rule>",

@@ -15,6 +15,7 @@ import { createLogger } from "../log/logger.ts";
 import { VERSION } from "../version.ts";
 import { runEngine } from "./engine.ts";
 import { oryUrlConflict } from "./notices.ts";
+import { addJwksCommand } from "./jwks_command.ts";
 import { addJwtOptions, addSharedOptions } from "./options.ts";
 import { suggestFlags } from "./suggest.ts";
 import { prepareLocalTls } from "../tls/local_tls.ts";
@@ -74,6 +75,7 @@ export async function runCli(argv: readonly string[], deps: CliDeps = {}): Promi
   const stderr = deps.stderr ?? writeTo(Deno.stderr);
   let selected: ParseInput | undefined;
   let printedVersion = false;
+  let ranCommand = false;
   const program = createProgram({
     stdout,
     stderr,
@@ -85,11 +87,14 @@ export async function runCli(argv: readonly string[], deps: CliDeps = {}): Promi
     select: (input) => {
       selected = input;
     },
+    ran: () => {
+      ranCommand = true;
+    },
   });
 
   try {
     await program.parseAsync([...argv], { from: "user" });
-    if (printedVersion) return 0;
+    if (printedVersion || ranCommand) return 0;
     if (selected === undefined) {
       program.outputHelp({ error: true });
       return 2;
@@ -122,6 +127,8 @@ interface ProgramHooks {
   readonly printVersion: () => void;
   /** Told which engine command the arguments chose, with its arguments and flags. */
   readonly select: (input: ParseInput) => void;
+  /** Told that a command which does not serve (`jwks create`, `jwks rotate`) has finished. */
+  readonly ran: () => void;
 }
 
 /** The commander program: version, help and error output, and the engine commands. */
@@ -156,6 +163,7 @@ function createProgram(hooks: ProgramHooks): Command {
   });
   program.command("version").description("print the version").action(hooks.printVersion);
   addEngineCommands(program, hooks);
+  addJwksCommand(program, hooks);
   return program;
 }
 

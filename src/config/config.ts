@@ -38,10 +38,22 @@ export interface JwtConfig {
   readonly enabled: boolean;
   /** Lifetime of a minted JWT in seconds (`--jwt-ttl`, default 60). */
   readonly ttlSeconds: number;
-  /** JWK Set file with the private signing key(s) (`--jwks`); generated at start when absent. */
+  /**
+   * JWK Set file with the private signing key(s) (`--jwks`, env `ORYGATE_JWKS`); created when
+   * missing. Absent (and no `jwksJson`): a key generated at start.
+   */
   readonly jwksFile?: string;
+  /** The JWK Set itself, when `ORYGATE_JWKS`/`--jwks` holds JSON (a leading `{`), not a path. */
+  readonly jwksJson?: string;
+  /** Where the key set was named, for messages: `--jwks` or `ORYGATE_JWKS`. */
+  readonly jwksSource?: "--jwks" | "ORYGATE_JWKS";
   /** How long a whoami answer is reused, in milliseconds (`--session-cache-ttl`). */
   readonly sessionCacheTtlMs: number;
+  /**
+   * Redis that carries logouts between instances (`--redis-url`, env `ORYGATE_REDIS_URL`):
+   * `redis://` or `rediss://`; undefined: this instance's cache TTL is the only bound.
+   */
+  readonly redisUrl?: string;
 }
 
 /** CORS policy. */

@@ -46,6 +46,7 @@ export interface RawOptions {
   jwt?: boolean;
   jwtTtl?: string;
   jwks?: string;
+  redisUrl?: string;
   sessionCacheTtl?: string;
   protectPathPrefix?: string[];
   open?: boolean;
@@ -105,7 +106,7 @@ export function parseConfig(input: ParseInput): Config {
     ? undefined
     : validateCookieDomain(options.cookieDomain);
   const logLevel = parseLogLevel(options);
-  const jwt = parseJwt(options, mode);
+  const jwt = parseJwt(options, env, mode);
   const tls = parseTls(options, local);
 
   const config: Config = {
@@ -248,7 +249,7 @@ function parseMetricsAddress(
 }
 
 /** Session → JWT settings; JWTs are never on in the tunnel. */
-function parseJwt(options: RawOptions, mode: Mode): JwtConfig {
+function parseJwt(options: RawOptions, env: ParseInput["env"], mode: Mode): JwtConfig {
   const jwtTtlMs = options.jwtTtl === undefined
     ? DEFAULT_JWT_TTL_MS
     : parseDuration("--jwt-ttl", options.jwtTtl);
@@ -256,11 +257,46 @@ function parseJwt(options: RawOptions, mode: Mode): JwtConfig {
   return {
     enabled: mode === "proxy" && options.jwt !== false,
     ttlSeconds: Math.round(jwtTtlMs / 1000),
-    jwksFile: nonEmpty(options.jwks),
+    ...parseJwks(options, env),
+    redisUrl: parseRedisUrl(options, env),
     sessionCacheTtlMs: options.sessionCacheTtl === undefined
       ? DEFAULT_SESSION_CACHE_TTL_MS
       : parseDuration("--session-cache-ttl", options.sessionCacheTtl),
   };
+}
+
+/**
+ * `--jwks` or `ORYGATE_JWKS`: a file path, or the JWK Set JSON itself (recognised by its
+ * leading `{`, which no sensible path starts with), as a Kubernetes Secret is easily given.
+ */
+function parseJwks(
+  options: RawOptions,
+  env: ParseInput["env"],
+): Pick<JwtConfig, "jwksFile" | "jwksJson" | "jwksSource"> {
+  const flag = nonEmpty(options.jwks);
+  const value = flag ?? nonEmpty(env.ORYGATE_JWKS);
+  if (value === undefined) return {};
+  const jwksSource = flag !== undefined ? "--jwks" : "ORYGATE_JWKS";
+  return value.trimStart().startsWith("{")
+    ? { jwksJson: value, jwksSource }
+    : { jwksFile: value, jwksSource };
+}
+
+/** `--redis-url` / `ORYGATE_REDIS_URL`: a `redis:` or `rediss:` URL, checked here. */
+function parseRedisUrl(options: RawOptions, env: ParseInput["env"]): string | undefined {
+  const name = options.redisUrl !== undefined ? "--redis-url" : "ORYGATE_REDIS_URL";
+  const value = nonEmpty(options.redisUrl) ?? nonEmpty(env.ORYGATE_REDIS_URL);
+  if (value === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`Cannot use ${name} ${value}: it is not a URL`);
+  }
+  if (url.protocol !== "redis:" && url.protocol !== "rediss:") {
+    throw new ConfigError(`Cannot use ${name}: a redis:// or rediss:// URL is expected`);
+  }
+  return value;
 }
 
 /** TLS for `proxy local` (undefined with `--no-https` and for the other commands). */

@@ -1,7 +1,8 @@
 /**
  * ES256 signing keys: generated at start, or loaded from (and created in) a JWK Set file so
  * a restart keeps the same `kid` and applications keep verifying. With several keys in the
- * file the first signs and all are published, which allows rotation.
+ * file the first signs and all are published, which allows rotation. A file that exists is
+ * only read, never written (a read-only Kubernetes Secret mount works).
  *
  * @example
  * ```ts
@@ -24,7 +25,10 @@ export interface SigningKey {
 /** All keys: `keys[0]` signs, every one is published. */
 export interface KeySet {
   readonly keys: readonly SigningKey[];
-  /** The `--jwks` file the keys came from, and whether this start created it. */
+  /**
+   * Where the keys came from (a `--jwks` file, or `the ORYGATE_JWKS variable`) and whether this
+   * start created that file.
+   */
   readonly file?: { readonly path: string; readonly created: boolean };
 }
 
@@ -46,7 +50,8 @@ export async function generateSigningKey(): Promise<SigningKey> {
   return fromPrivateJwk(await generatePrivateJwk());
 }
 
-async function generatePrivateJwk(): Promise<JWK & { kid: string }> {
+/** A new ES256 private JWK with `kid` (its RFC 7638 thumbprint), `alg` and `use`. */
+export async function generatePrivateJwk(): Promise<JWK & { kid: string }> {
   const { privateKey } = await generateKeyPair("ES256", { extractable: true });
   const jwk = await exportJWK(privateKey);
   return { ...jwk, kid: await calculateJwkThumbprint(jwk), alg: "ES256", use: "sig" };
@@ -54,44 +59,51 @@ async function generatePrivateJwk(): Promise<JWK & { kid: string }> {
 
 /**
  * Loads the key set from `path`, creating the file with one new key (mode 0600) when it does
- * not exist. Throws ConfigError for an unreadable or invalid file.
+ * not exist; an existing file is only read. Throws ConfigError for an unreadable or invalid
+ * file. `flag` names the setting in messages (`--jwks`, or `ORYGATE_JWKS`).
  */
 export async function loadOrCreateKeySet(
   path: string,
   fs: KeyFileSystem = denoFs,
+  flag = "--jwks",
 ): Promise<KeySet> {
   let text: string;
   try {
     text = await fs.readTextFile(path);
   } catch (err) {
     if (!(err instanceof Deno.errors.NotFound)) {
-      throw new ConfigError(`Cannot read --jwks ${path}: ${(err as Error).message}`);
+      throw new ConfigError(`Cannot read ${flag} ${path}: ${(err as Error).message}`);
     }
     const privateJwk = await generatePrivateJwk();
     const file = { keys: [privateJwk] };
     try {
       await fs.createPrivateFile(path, JSON.stringify(file, null, 2) + "\n");
     } catch (writeErr) {
-      if (writeErr instanceof Deno.errors.AlreadyExists) return loadOrCreateKeySet(path, fs);
-      throw new ConfigError(`Cannot create --jwks ${path}: ${(writeErr as Error).message}`);
+      if (writeErr instanceof Deno.errors.AlreadyExists) {
+        return loadOrCreateKeySet(path, fs, flag);
+      }
+      throw new ConfigError(`Cannot create ${flag} ${path}: ${(writeErr as Error).message}`);
     }
     return { keys: [await fromPrivateJwk(privateJwk)], file: { path, created: true } };
   }
-  return { ...await parseKeySet(path, text), file: { path, created: false } };
+  return { ...await parseKeySet(`${flag} ${path}`, text), file: { path, created: false } };
 }
 
-/** Parses a JWK Set holding ES256 private keys. */
-export async function parseKeySet(path: string, text: string): Promise<KeySet> {
+/**
+ * Parses a JWK Set holding ES256 private keys; `source` names it in messages
+ * (`--jwks ./keys.json`, `ORYGATE_JWKS`).
+ */
+export async function parseKeySet(source: string, text: string): Promise<KeySet> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch {
-    throw new ConfigError(`Cannot use --jwks ${path}: it is not JSON`);
+    throw new ConfigError(`Cannot use ${source}: it is not JSON`);
   }
   const keys = (parsed as { keys?: unknown })?.keys;
   if (!Array.isArray(keys) || keys.length === 0) {
     throw new ConfigError(
-      `Cannot use --jwks ${path}: expected a JWK Set {"keys": [...]} with at least one key`,
+      `Cannot use ${source}: expected a JWK Set {"keys": [...]} with at least one key`,
     );
   }
   const out: SigningKey[] = [];
@@ -99,7 +111,7 @@ export async function parseKeySet(path: string, text: string): Promise<KeySet> {
     const jwk = raw as JWK;
     if (jwk?.kty !== "EC" || jwk.crv !== "P-256" || typeof jwk.d !== "string") {
       throw new ConfigError(
-        `Cannot use --jwks ${path}: key ${i} is not an ES256 private key (kty EC, crv P-256, with "d")`,
+        `Cannot use ${source}: key ${i} is not an ES256 private key (kty EC, crv P-256, with "d")`,
       );
     }
     try {
@@ -114,7 +126,7 @@ export async function parseKeySet(path: string, text: string): Promise<KeySet> {
       );
     } catch (err) {
       throw new ConfigError(
-        `Cannot use --jwks ${path}: key ${i} is invalid (${(err as Error).message})`,
+        `Cannot use ${source}: key ${i} is invalid (${(err as Error).message})`,
       );
     }
   }

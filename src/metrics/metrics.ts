@@ -46,6 +46,8 @@ export interface SessionMetrics {
   /** A request with an Ory credential found its session cached (or not). */
   sessionCache(hit: boolean): void;
   jwtMinted(): void;
+  /** A failure talking to Redis (`--redis-url`): a connection error or a failed publish. */
+  redisError(): void;
   protectionDenial(kind: DenialKind): void;
 }
 
@@ -68,6 +70,7 @@ export const NO_METRICS: Metrics = Object.freeze({
   sessionCheck: nothing,
   sessionCache: nothing,
   jwtMinted: nothing,
+  redisError: nothing,
   protectionDenial: nothing,
   connectionOpened: nothing,
   connectionClosed: nothing,

@@ -89,6 +89,10 @@ export function createPrometheusMetrics(options: { readonly version: string }): 
     "orygate_jwt_minted_total",
     "JWTs signed for the application (a cached session reuses its JWT).",
   ).series();
+  const redisErrors = registry.counter(
+    "orygate_redis_errors_total",
+    "Failures talking to Redis (--redis-url): connection errors and failed publishes.",
+  ).series();
   const denials = registry.counter(
     "orygate_protection_denials_total",
     "Requests for protected paths refused, by kind (redirect, unauthorized, unavailable).",
@@ -151,6 +155,7 @@ export function createPrometheusMetrics(options: { readonly version: string }): 
     },
     sessionCache: (hit) => void (hit ? cacheHits.value++ : cacheMisses.value++),
     jwtMinted: () => void minted.value++,
+    redisError: () => void redisErrors.value++,
     protectionDenial: (kind) => void denialsBy[kind].value++,
     connectionOpened: () => void connections.value++,
     connectionClosed: () => void connections.value--,

@@ -1,6 +1,7 @@
 /**
  * Wires the session features for a config: keys and JWKS routes, whoami with its cache, the
- * gate for application requests, and the logout watcher that drops cached sessions.
+ * gate for application requests, and the logout watcher that drops cached sessions (in every
+ * instance, through Redis, with `--redis-url`).
  * Returns undefined when neither JWTs nor protection are on (the tunnel, `--no-jwt`).
  *
  * @example
@@ -11,13 +12,14 @@
  */
 import type { Config } from "../config/config.ts";
 import { createJwksRoute } from "../jwt/jwks.ts";
-import { generateSigningKey, type KeySet, loadOrCreateKeySet } from "../jwt/keys.ts";
+import { generateSigningKey, type KeySet, loadOrCreateKeySet, parseKeySet } from "../jwt/keys.ts";
 import { createMinter } from "../jwt/mint.ts";
 import type { BuiltinRoutes, ObservedResponse } from "../proxy/contracts.ts";
 import type { ProxyRequest } from "../http1/message.ts";
 import type { Logger } from "../log/logger.ts";
 import { NO_METRICS, type SessionCheckResult, type SessionMetrics } from "../metrics/metrics.ts";
 import { createTtlCache } from "./cache.ts";
+import { connectRevocationBus } from "./revocation_bus.ts";
 import { extractCredentials, isOrySessionCookie } from "./credentials.ts";
 import { createSessionGate, type SessionEntry, type SessionGate } from "./gate.ts";
 import { compileProtection } from "./protect.ts";
@@ -31,6 +33,8 @@ export interface SessionFeatures {
     req: ProxyRequest,
     path: string,
   ) => ((res: ObservedResponse) => void) | undefined;
+  /** Disconnects from Redis (`--redis-url`), if connected. */
+  readonly close: () => void;
 }
 
 /** Effects, injectable for tests. */
@@ -59,9 +63,7 @@ export async function createSessionFeatures(
   let keys: KeySet | undefined;
   const routes = new Map<string, (req: ProxyRequest) => Response>();
   if (config.jwt.enabled) {
-    keys = config.jwt.jwksFile !== undefined
-      ? await loadOrCreateKeySet(config.jwt.jwksFile)
-      : { keys: [await generateSigningKey()] };
+    keys = await loadKeys(config.jwt);
     deps.onSigningKeys?.(keys);
     const jwks = createJwksRoute(keys);
     routes.set(`${config.oryPrefix}/jwks.json`, jwks);
@@ -101,13 +103,29 @@ export async function createSessionFeatures(
     onError: (message) => deps.logger.error(message),
   });
 
+  // A logout seen here is dropped here at once, and in every other instance through Redis.
+  const bus = config.jwt.redisUrl === undefined ? undefined : connectRevocationBus(
+    config.jwt.redisUrl,
+    {
+      logger: deps.logger,
+      onRevoked: (key) => key === "*" ? cache.clear() : cache.delete(key),
+      onResync: () => cache.clear(),
+      countError: metrics.redisError,
+    },
+  );
+  const revoke = (key: string) => {
+    if (key === "*") cache.clear();
+    else cache.delete(key);
+    bus?.publish(key);
+  };
+
   const observeOry = (req: ProxyRequest, path: string) => {
     const isLogout = path.startsWith("/self-service/logout");
     return (res: ObservedResponse) => {
       if (res.status >= 400) return;
       if (isLogout && path.startsWith("/self-service/logout/api")) {
         // The token sits in the request body, which streamed on to Ory unread: drop all.
-        cache.clear();
+        revoke("*");
         return;
       }
       const changesSession = res.headers.getSetCookie().some((c) =>
@@ -115,12 +133,23 @@ export async function createSessionFeatures(
       );
       if (isLogout || changesSession) {
         const cred = extractCredentials(req.headers);
-        if (cred !== undefined) cache.delete(cred.key);
+        if (cred !== undefined) revoke(cred.key);
       }
     };
   };
 
-  return { gate, routes, observeOry };
+  return { gate, routes, observeOry, close: () => void bus?.close() };
+}
+
+/** The signing keys: from the `--jwks`/`ORYGATE_JWKS` file or JSON, else new for this run. */
+async function loadKeys(jwt: Config["jwt"]): Promise<KeySet> {
+  const flag = jwt.jwksSource ?? "--jwks";
+  if (jwt.jwksFile !== undefined) return await loadOrCreateKeySet(jwt.jwksFile, undefined, flag);
+  if (jwt.jwksJson !== undefined) {
+    const set = await parseKeySet(flag, jwt.jwksJson);
+    return { ...set, file: { path: `the ${flag} value`, created: false } };
+  }
+  return { keys: [await generateSigningKey()] };
 }
 
 /** Each whoami call counted by its result, and timed. */

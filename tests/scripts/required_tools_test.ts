@@ -40,6 +40,8 @@ Deno.test("requiredTools() needs gcc only while Kratos is not built", () => {
     "setsid",
     "sha256sum",
     "bash",
+    "redis-server",
+    "nginx",
     "go",
   ]);
   assertEquals(names(false).slice(-2), ["go", "gcc"]);

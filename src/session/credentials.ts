@@ -19,14 +19,17 @@ export interface Credentials {
   readonly cookie?: string;
   /**
    * The `Cookie` header the application must receive instead of the client's, when that one
-   * repeats an Ory session cookie's name: later copies are removed, so the app sees exactly
-   * the session Ory was asked about.
+   * repeats an Ory session cookie's name or disguises one: later copies and disguised names
+   * are removed, so the app sees exactly the session Ory was asked about.
    */
   readonly appCookie?: string;
   readonly sessionToken?: string;
   /** The full `Authorization` header value (a Bearer token). */
   readonly authorization?: string;
-  /** Hex SHA-256 over all of the above. */
+  /**
+   * Hex SHA-256 over all of the above; empty when there is nothing to ask Ory about (only an
+   * `appCookie` to send on).
+   */
   readonly key: string;
 }
 
@@ -89,7 +92,9 @@ function fromRaw(
   rawAuth: string | null,
 ): Credentials | undefined {
   // Most cookie headers carry no Ory cookie at all: one scan decides.
-  const cookies = rawCookie !== null && rawCookie.includes("ory_")
+  // Most cookie headers carry nothing that could be an Ory cookie: one scan decides. ("ory"
+  // rather than "ory_": a disguised name such as ory%5Fkratos%5Fsession must be seen too.)
+  const cookies = rawCookie !== null && rawCookie.includes("ory")
     ? orySessionCookies(rawCookie)
     : undefined;
   const cookie = cookies?.ory;
@@ -101,7 +106,7 @@ function fromRaw(
   const auth = cookie === undefined ? rawAuth?.trim() : undefined;
   const authorization = auth && /^bearer\s+\S+$/i.test(auth) ? auth : undefined;
   if (cookie === undefined && sessionToken === undefined && authorization === undefined) {
-    return undefined;
+    return cookies?.app === undefined ? undefined : { key: "", appCookie: cookies.app };
   }
   const material = `c:${cookie ?? ""}\nt:${sessionToken ?? ""}\na:${authorization ?? ""}`;
   // Synchronous on purpose: WebCrypto's digest is an async op costing ~23 µs here, more than
@@ -113,15 +118,22 @@ function fromRaw(
 /**
  * Ory's session cookies from a `Cookie` value, in the order sent, one per name. Never sorted
  * (Ory takes the first of two same-named cookies). Apps disagree on duplicates (Go and the
- * `cookie` package keep the first, Python's SimpleCookie the last), so when a name repeats,
- * `app` is the header without the later copies: Ory and the app see the same session, and a
- * browser holding a stale copy (another Domain or Path) is not logged out. The order is part
- * of the cache key: two orders share an entry only when they are the same string.
+ * `cookie` package keep the first, Python's SimpleCookie the last), and some read a name
+ * Ory would not: Python's `str.strip()` drops NEL and Unicode spaces around it, PHP and Rack
+ * decode `%5F` and turn `.` and spaces into `_`. So when a name repeats, or a cookie's name
+ * becomes an Ory session cookie's only in such a reading (a disguise, found by an
+ * adversarial review: `\x85ory_kratos_session=<bob>` beside alice's cookie gave Starlette,
+ * Django and Flask bob while the JWT named alice), `app` is the header without the later
+ * copies and the disguised ones: Ory and the app see the same session, and a browser holding
+ * a stale copy (another Domain or Path) is not logged out. The order is part of the cache
+ * key: two orders share an entry only when they are the same string.
  */
-function orySessionCookies(header: string): { ory: string; app?: string } | undefined {
+function orySessionCookies(
+  header: string,
+): { ory: string | undefined; app?: string } | undefined {
   const found: string[] = [];
   const names: string[] = [];
-  let repeated = false;
+  let dropped = false;
   const quoted = header.includes('"');
   const parts = header.split(";");
   const keep: boolean[] = [];
@@ -133,12 +145,18 @@ function orySessionCookies(header: string): { ory: string; app?: string } | unde
     const c = part.trim();
     const eq = c.indexOf("=");
     const name = eq > 0 ? c.slice(0, eq).trim() : "";
-    if (!isOrySessionCookie(name)) {
+    const clean = name === "" ? "" : looseName(name);
+    if (!isOrySessionCookie(clean)) {
       keep.push(true);
       continue;
     }
+    if (clean !== name) {
+      dropped = true; // a disguise: Ory would not read it as its cookie, some apps would
+      keep.push(false);
+      continue;
+    }
     if (names.includes(name)) {
-      repeated = true;
+      dropped = true;
       keep.push(false);
       continue;
     }
@@ -146,9 +164,26 @@ function orySessionCookies(header: string): { ory: string; app?: string } | unde
     keep.push(true);
     if (c.length > eq + 1) found.push(c);
   }
-  if (found.length === 0) return undefined;
-  const app = repeated
+  const app = dropped
     ? parts.filter((_, i) => keep[i]).map((p) => p.trim()).filter((p) => p !== "").join("; ")
     : undefined;
-  return { ory: found.join("; "), app };
+  if (found.length === 0 && app === undefined) return undefined;
+  return { ory: found.length > 0 ? found.join("; ") : undefined, app };
+}
+
+/**
+ * A cookie name as lenient parsers read it: escapes decoded (PHP, Rack), `.`, `[` and spaces
+ * as `_` (PHP), and anything but letters, digits, `_` and `-` dropped from both ends
+ * (Python's `strip()` drops NEL and Unicode spaces; raw UTF-8 arrives here as Latin-1).
+ */
+function looseName(name: string): string {
+  let n = name;
+  if (n.includes("%")) {
+    try {
+      n = decodeURIComponent(n);
+    } catch {
+      // not decodable: as it is
+    }
+  }
+  return n.replace(/[.\[ ]/g, "_").replace(/^[^A-Za-z0-9_-]+|[^A-Za-z0-9_-]+$/g, "");
 }

@@ -133,7 +133,7 @@ export async function createSessionFeatures(
       );
       if (isLogout || changesSession) {
         const cred = extractCredentials(req.headers);
-        if (cred !== undefined) revoke(cred.key);
+        if (cred !== undefined && cred.key !== "") revoke(cred.key);
       }
     };
   };

@@ -147,8 +147,15 @@ export function createSessionGate(options: SessionGateOptions): SessionGate {
       headers.delete("x-session-token");
     }
     const cred = extractCredentials(req.headers, memoFor(connection));
-    if (cred === undefined) return protectedPath ? deny(req, url) : undefined;
-    if (cred.appCookie !== undefined) headers.set("cookie", cred.appCookie);
+    // The app gets the Cookie header without repeated or disguised session cookies.
+    const appCookie = cred?.appCookie;
+    if (appCookie !== undefined) {
+      if (appCookie === "") headers.delete("cookie");
+      else headers.set("cookie", appCookie);
+    }
+    if (cred === undefined || cred.key === "") {
+      return protectedPath ? deny(req, url) : undefined;
+    }
 
     // A fresh cached answer is used without a trip through the promise machinery.
     const cached = options.cache.peek(cred.key);

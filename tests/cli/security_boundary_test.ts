@@ -261,6 +261,39 @@ Deno.test(
             decodeJwt(bothBody.headers.authorization.replace(/^Bearer /, "")).sub,
             "id-bob",
           );
+          // A disguised session cookie name (Python's strip() drops NEL and Unicode spaces;
+          // found by the third review round) never reaches the app: it sees alice's only.
+          for (const disguise of ["\x85", "\xc2\xa0", "\xe2\x80\x80", "\xe3\x80\x80"]) {
+            const tossed = await raw(
+              echo.port,
+              get(
+                "/who",
+                "application/json",
+                `Cookie: ory_kratos_session=alice-token; ${disguise}ory_kratos_session=bob-token\r\n`,
+              ),
+            );
+            const tossedBody = JSON.parse(tossed.slice(tossed.indexOf("\r\n\r\n") + 4));
+            assertEquals(tossedBody.headers.cookie, "ory_kratos_session=alice-token", disguise);
+            assertEquals(
+              decodeJwt(tossedBody.headers.authorization.replace(/^Bearer /, "")).sub,
+              "id-alice",
+            );
+            // Beside a token: the token's JWT, and no disguised cookie for the app to read.
+            const token = await raw(
+              echo.port,
+              get(
+                "/who",
+                "application/json",
+                `X-Session-Token: alice-token\r\nCookie: ${disguise}ory_kratos_session=bob-token\r\n`,
+              ),
+            );
+            const tokenBody = JSON.parse(token.slice(token.indexOf("\r\n\r\n") + 4));
+            assertEquals(tokenBody.headers.cookie, undefined, disguise);
+            assertEquals(
+              decodeJwt(tokenBody.headers.authorization.replace(/^Bearer /, "")).sub,
+              "id-alice",
+            );
+          }
           // A quote left open across ";": parsers disagree on the session, so no JWT at all.
           const quoted = await raw(
             echo.port,

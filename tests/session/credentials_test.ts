@@ -37,6 +37,36 @@ Deno.test("extractCredentials()", async (t) => {
     );
     assertEquals(fine?.cookie, "ory_kratos_session=carol");
   });
+  await t.step("a disguised session cookie name never reaches the app", () => {
+    // Names lenient parsers read as ory_kratos_session: Python strips NEL and Unicode spaces
+    // (raw UTF-8 arrives as Latin-1 characters), PHP and Rack decode escapes and map . to _.
+    for (
+      const disguise of [
+        "\x85ory_kratos_session",
+        "ory_kratos_session\x85",
+        "\u00c2\u00a0ory_kratos_session", // UTF-8 NBSP as Latin-1
+        "\u00e2\u0080\u0080ory_kratos_session", // UTF-8 U+2000
+        "ory%5Fkratos%5Fsession",
+        "ory.kratos.session",
+        "ory_session_x\x85",
+      ]
+    ) {
+      const both = extractCredentials(
+        new Headers({ cookie: `a=1; ory_kratos_session=alice; ${disguise}=bob; z=2` }),
+      );
+      assertEquals(both?.cookie, "ory_kratos_session=alice", disguise);
+      assertEquals(both?.appCookie, "a=1; ory_kratos_session=alice; z=2", disguise);
+      // Alone, beside a token: the token is asked about, and the app gets no disguised cookie.
+      const alone = extractCredentials(
+        new Headers({ cookie: `${disguise}=bob`, "x-session-token": "alice" }),
+      );
+      assertEquals([alone?.sessionToken, alone?.appCookie], ["alice", ""], disguise);
+      const nothing = extractCredentials(new Headers({ cookie: `${disguise}=bob; a=1` }));
+      assertEquals([nothing?.key, nothing?.appCookie], ["", "a=1"], disguise);
+    }
+    // Ordinary cookies that merely contain "ory" are left alone.
+    assertEquals(extractCredentials(new Headers({ cookie: "history=1; category=x" })), undefined);
+  });
   await t.step("two orders of the same cookies are two cache keys", () => {
     const a = extractCredentials(
       new Headers({ cookie: "ory_kratos_session=alice; ory_kratos_session=bob" }),

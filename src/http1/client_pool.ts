@@ -176,17 +176,22 @@ export class Connection extends ReadBuffer {
     });
   }
 
-  /** Reads more bytes into the buffer; resolves to how many, or null at the end of input. */
-  override async fill(): Promise<number | null> {
-    let n: number | null;
+  // The client's rules for a read, as hooks that run inside ReadBuffer's read rather than an
+  // async fill() wrapped around it: such a frame stayed suspended for every pending read (one
+  // per event of an SSE stream), ~0.5 KiB each.
+  /** A response that outgrows the buffer is the upstream's fault. */
+  override makeRoom(limit?: number): void {
     try {
-      n = await super.fill();
+      super.makeRoom(limit);
     } catch (err) {
       if (err instanceof BufferFull) throw new Violation("sent more than the read buffer holds");
       throw err;
     }
+  }
+
+  /** A read that lands on a connection closed meanwhile fails with the reason it closed. */
+  protected override landed(): void {
     if (this.closed) throw this.error ?? new Deno.errors.Interrupted("connection closed");
-    return n;
   }
 
   writeAll(data: Uint8Array): Promise<void> {

@@ -507,6 +507,14 @@ class BodySource extends FramedBody {
     return this.c.fill();
   }
 
+  protected override startRead(): Promise<number | null> {
+    return this.c.startRead();
+  }
+
+  protected override took(n: number | null): number | null {
+    return this.c.took(n);
+  }
+
   protected ended(): void {
     this.exchange.responseEnded();
   }

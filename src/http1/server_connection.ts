@@ -368,7 +368,8 @@ export class Connection extends ReadBuffer {
     const chunked = declared < 0 && !head.http10;
     text += declared >= 0 ? "content-length: " + declared + "\r\n" : "";
     text += chunked ? "transfer-encoding: chunked\r\n\r\n" : "\r\n";
-    return await this.#pump(encodeHead(text), body, chunked, declared, keepAlive);
+    // Not awaited: a streamed response can last hours, and this frame need not wait with it.
+    return this.#pump(encodeHead(text), body, chunked, declared, keepAlive);
   }
 
   /**

@@ -19,7 +19,6 @@ import type { ProxyRequest } from "../http1/message.ts";
 import type { Logger } from "../log/logger.ts";
 import { NO_METRICS, type SessionCheckResult, type SessionMetrics } from "../metrics/metrics.ts";
 import { createTtlCache } from "./cache.ts";
-import { connectRevocationBus } from "./revocation_bus.ts";
 import { extractCredentials, isOrySessionCookie } from "./credentials.ts";
 import { createSessionGate, type SessionEntry, type SessionGate } from "./gate.ts";
 import { compileProtection } from "./protect.ts";
@@ -104,15 +103,16 @@ export async function createSessionFeatures(
   });
 
   // A logout seen here is dropped here at once, and in every other instance through Redis.
-  const bus = config.jwt.redisUrl === undefined ? undefined : connectRevocationBus(
-    config.jwt.redisUrl,
-    {
+  // The Redis client is loaded only when asked for: it is most of orygate's code, and loading
+  // it cost every process ~12 MiB of RSS (docs/performance.md, issue 16).
+  const bus = config.jwt.redisUrl === undefined
+    ? undefined
+    : (await import("./revocation_bus.ts")).connectRevocationBus(config.jwt.redisUrl, {
       logger: deps.logger,
       onRevoked: (key) => key === "*" ? cache.clear() : cache.delete(key),
       onResync: () => cache.clear(),
       countError: metrics.redisError,
-    },
-  );
+    });
   const revoke = (key: string) => {
     if (key === "*") cache.clear();
     else cache.delete(key);

@@ -14,12 +14,15 @@ import { writeAll } from "./syntax.ts";
 /** Read buffer per connection; a response head (with any 1xx before it) must fit in it. */
 export const READ_BUFFER_BYTES = 64 * 1024;
 /**
- * A connection's read buffer starts this small (nginx's `proxy_buffer_size`, one page) and
- * doubles (up to READ_BUFFER_BYTES) when a head needs room or a read fills all the space it was
- * given (a fast body), so a download still reads 32 KiB at a time. It was 16 KiB: a thousand
- * SSE streams on fresh connections then left 16 MiB of freed buffers in the allocator.
+ * A connection's read buffer starts this small and doubles (up to READ_BUFFER_BYTES) when a
+ * head needs room or a read fills all the space it was given (a fast body), so a download
+ * still reads 32 KiB at a time. It was 16 KiB: a thousand SSE streams on fresh connections
+ * then left 16 MiB of freed buffers in the allocator; then 4 KiB (nginx's `proxy_buffer_size`,
+ * one page), shrunk to SMALL_READ_BUFFER_BYTES after the first events: the freed 4 KiB
+ * arrays still left 3 MiB of holes in malloc's heap with 1000 streams. A head over 2 KiB
+ * grows it once per pooled connection.
  */
-const INITIAL_READ_BUFFER_BYTES = 4 * 1024;
+const INITIAL_READ_BUFFER_BYTES = 2 * 1024;
 /** After a run of small body reads (an event stream), an empty buffer shrinks to this. */
 const SMALL_READ_BUFFER_BYTES = 2 * 1024;
 /** Granularity of response-head deadlines. */

@@ -50,6 +50,7 @@ const LINGER_MS = 5_000;
 
 const encoder = new TextEncoder();
 const LAST_CHUNK = encoder.encode("0\r\n\r\n");
+const RESOLVED = Promise.resolve();
 
 /** One client connection and its read buffer (`buf[start..end)` is read but unparsed). */
 export class Connection extends ReadBuffer {
@@ -444,14 +445,25 @@ export class Connection extends ReadBuffer {
   ): Promise<boolean> {
     let sent = 0;
     let frames: Uint8Array | undefined;
+    /** The write in flight: one at a time, each awaited before the next chunk is read. */
+    let writing: Uint8Array = LAST_CHUNK;
     const conn = this.conn;
     const idleMs = this.server.idleTimeoutMs;
-    // Called per chunk (per event on an event stream): one async step down to the socket.
-    const write = async (value: Uint8Array): Promise<void> => {
+    const wrote = (n: number): Promise<void> | undefined => {
+      if (n < writing.byteLength) return this.#writeTimed(writing.subarray(n)); // took a part
+      this.writeDeadline = 0;
+      return undefined;
+    };
+    // Called per chunk (per event on an event stream), so not an async function: its frame,
+    // promise and resume steps were a third of what an event allocated (0.9 of 2.9 KiB in a
+    // sampling heap profile of 1000 streams).
+    const write = (value: Uint8Array): Promise<void> => {
       const size = value.byteLength;
-      if (size === 0) return;
+      if (size === 0) return RESOLVED;
       sent += size;
-      if (declared >= 0 && sent > declared) throw new Error("the body is longer than declared");
+      if (declared >= 0 && sent > declared) {
+        return Promise.reject(new Error("the body is longer than declared"));
+      }
       let out = value;
       if (chunked) {
         // The chunk with its frame in one write; a small one (an event) in a buffer this
@@ -475,10 +487,13 @@ export class Connection extends ReadBuffer {
         out[i++] = LF;
         out = out.subarray(0, i);
       }
+      writing = out;
       this.writeDeadline = Date.now() + idleMs;
-      let off = 0;
-      while (off < out.byteLength) off += await conn.write(off === 0 ? out : out.subarray(off));
-      this.writeDeadline = 0;
+      try {
+        return conn.write(out).then(wrote);
+      } catch (err) {
+        return Promise.reject(err);
+      }
     };
     const pipe = directPipe(body);
     const reader = pipe === undefined ? body.getReader() : undefined;

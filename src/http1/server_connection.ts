@@ -180,9 +180,22 @@ export class Connection extends ReadBuffer {
     // A request body the handler left unread cannot be skipped safely: close afterwards.
     const bodyDone = body === undefined || body.done;
     const keepAlive = !head.close && bodyDone && !this.server.closing;
+    // Returned, not awaited: this frame holds the request's head (its headers, the client's
+    // cookies), and an answer can stream for hours.
+    return this.#answer(head.method, head.http10, result, keepAlive, bodyDone);
+  }
+
+  /** Writes the answer, reports it finished; resolves to whether the connection stays open. */
+  async #answer(
+    method: string,
+    http10: boolean,
+    result: ProxyResult,
+    keepAlive: boolean,
+    bodyDone: boolean,
+  ): Promise<boolean> {
     this.#bytesOut = 0;
     this.#writeError = undefined;
-    const ok = await this.#write(head, result, keepAlive);
+    const ok = await this.#write(method, http10, result, keepAlive);
     result.onFinished?.(this.#bytesOut, this.#writeError);
     this.#abort = undefined;
     // A failed write has closed the connection already.
@@ -324,9 +337,14 @@ export class Connection extends ReadBuffer {
   }
 
   /** Writes a result; resolves to false when the connection cannot carry another response. */
-  async #write(head: Head, result: ProxyResult, keepAlive: boolean): Promise<boolean> {
+  async #write(
+    method: string,
+    http10: boolean,
+    result: ProxyResult,
+    keepAlive: boolean,
+  ): Promise<boolean> {
     const status = result.status;
-    const noBody = head.method === "HEAD" || status === 204 || status === 304 || status < 200;
+    const noBody = method === "HEAD" || status === 204 || status === 304 || status < 200;
     let text = `HTTP/1.1 ${status} ${result.statusText || REASONS[status] || ""}\r\n`;
     let declared = -1;
     let hasDate = false;
@@ -334,7 +352,7 @@ export class Connection extends ReadBuffer {
       switch (name) {
         case "content-length":
           declared = /^\d{1,15}$/.test(value) ? Number(value) : -1;
-          if (head.method === "HEAD" || status === 304) text += "content-length: " + value + "\r\n";
+          if (method === "HEAD" || status === 304) text += "content-length: " + value + "\r\n";
           return;
         case "transfer-encoding":
         case "connection":
@@ -347,11 +365,11 @@ export class Connection extends ReadBuffer {
     });
     if (!hasDate) text += "date: " + this.server.date + "\r\n";
     const body = noBody ? null : result.body;
-    if (body instanceof ReadableStream && head.http10 && declared < 0) {
+    if (body instanceof ReadableStream && http10 && declared < 0) {
       keepAlive = false; // HTTP/1.0 has no chunked coding: the body ends with the connection
     }
     if (!keepAlive) text += "connection: close\r\n";
-    else if (head.http10) text += "connection: keep-alive\r\n";
+    else if (http10) text += "connection: keep-alive\r\n";
 
     if (noBody) {
       await cancelBody(result.body);
@@ -366,7 +384,7 @@ export class Connection extends ReadBuffer {
       if (!await this.#send(encodeHead(text), true)) return false;
       return await this.#send(body, keepAlive);
     }
-    const chunked = declared < 0 && !head.http10;
+    const chunked = declared < 0 && !http10;
     text += declared >= 0 ? "content-length: " + declared + "\r\n" : "";
     text += chunked ? "transfer-encoding: chunked\r\n\r\n" : "\r\n";
     // Not awaited: a streamed response can last hours, and this frame need not wait with it.

@@ -38,6 +38,9 @@ const EMPTY_BODY_LENGTH_METHODS = new Set(["POST", "PUT", "PATCH"]);
 const CONNECT_ERROR_NAME =
   /^(Connection\w*|TimedOut|AddrNotAvailable|NotConnected|NetworkUnreachable|HostUnreachable)$/;
 
+/** What resolves and rejects an exchange's promise once it has settled. */
+const SETTLED = () => {};
+
 /** Thrown by a request-body write to stop sending quietly (the exchange decides the rest). */
 const STOP = new Error("stop sending the request body");
 
@@ -286,6 +289,9 @@ export class Exchange implements EventListenerObject {
     this.#receiving = Receiving.Body;
     if (body === null || this.#source === undefined) this.responseEnded();
     this.#resolve({ status, statusText: head.statusText, headers: head.headers, body });
+    // Settled: the exchange lives on with the body (hours, for an event stream), its promise's
+    // resolving functions need not.
+    this.#resolve = this.#reject = SETTLED;
   }
 
   /** Hands the connection over after a 101: it leaves the pool and this exchange for good. */

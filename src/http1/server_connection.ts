@@ -255,10 +255,14 @@ export class Connection extends ReadBuffer {
     } catch {
       return; // a full buffer: the next head read refuses it
     }
-    read.then((n) => {
-      if (n === null) this.#abort?.abort(new DOMException("The client went away", "AbortError"));
-    }, (err) => this.#abort?.abort(err));
+    read.then(this.#watched, this.#watchFailed);
   }
+
+  // Made once per connection, not per request (a watch is kept for every bodyless request).
+  readonly #watched = (n: number | null): void => {
+    if (n === null) this.#abort?.abort(new DOMException("The client went away", "AbortError"));
+  };
+  readonly #watchFailed = (err: unknown): void => this.#abort?.abort(err);
 
   /** Reads and parses the next request head; undefined when the client closed cleanly. */
   async #readHead(): Promise<Head | undefined> {

@@ -12,14 +12,18 @@
  */
 import type { Config } from "../config/config.ts";
 import { createJwksRoute } from "../jwt/jwks.ts";
-import { generateSigningKey, type KeySet, loadOrCreateKeySet, parseKeySet } from "../jwt/keys.ts";
+import { type KeySet, loadConfiguredKeySet } from "../jwt/keys.ts";
 import { createMinter } from "../jwt/mint.ts";
 import type { BuiltinRoutes, ObservedResponse } from "../proxy/contracts.ts";
 import type { ProxyRequest } from "../http1/message.ts";
 import type { Logger } from "../log/logger.ts";
 import { NO_METRICS, type SessionCheckResult, type SessionMetrics } from "../metrics/metrics.ts";
 import { createTtlCache } from "./cache.ts";
-import { connectRevocationBus } from "./revocation_bus.ts";
+import {
+  connectRevocationBus,
+  type RevocationBus,
+  type RevocationHandlers,
+} from "./revocation_bus.ts";
 import { extractCredentials, isOrySessionCookie } from "./credentials.ts";
 import { createSessionGate, type SessionEntry, type SessionGate } from "./gate.ts";
 import { compileProtection } from "./protect.ts";
@@ -46,9 +50,25 @@ export interface SessionFeatureDeps {
   readonly onSigningKeys?: (keys: KeySet) => void;
   /** Counts session checks, cache hits, JWTs and denials; default: nothing. */
   readonly metrics?: SessionMetrics;
+  /**
+   * The signing keys, loaded already (with `--workers`, once by the parent for every
+   * worker); default: loaded here from the config.
+   */
+  readonly keys?: KeySet;
+  /**
+   * Connects this cache to the others that must drop a session it saw end; default: the
+   * Redis channel of `--redis-url`, if given. A worker is given its link to its parent, which
+   * fans purges out to the other workers and to Redis.
+   */
+  readonly revocationBus?: (handlers: RevocationHandlers) => RevocationBus;
 }
 
 const MAX_CACHED_SESSIONS = 10_000;
+
+/** Whether the config turns session features on: `proxy` with JWTs or protected paths. */
+export function sessionFeaturesOn(config: Config): boolean {
+  return config.mode === "proxy" && (config.jwt.enabled || config.protect.length > 0);
+}
 
 /** Builds the session features, or undefined when none are on. */
 export async function createSessionFeatures(
@@ -58,12 +78,12 @@ export async function createSessionFeatures(
   if (config.mode !== "proxy") return undefined;
   // Compiled first so a bad rule is reported before any key file is touched.
   const isProtected = compileProtection(config.protect);
-  if (!config.jwt.enabled && config.protect.length === 0) return undefined;
+  if (!sessionFeaturesOn(config)) return undefined;
 
   let keys: KeySet | undefined;
   const routes = new Map<string, (req: ProxyRequest) => Response>();
   if (config.jwt.enabled) {
-    keys = await loadKeys(config.jwt);
+    keys = deps.keys ?? await loadConfiguredKeySet(config.jwt);
     deps.onSigningKeys?.(keys);
     const jwks = createJwksRoute(keys);
     routes.set(`${config.oryPrefix}/jwks.json`, jwks);
@@ -103,19 +123,22 @@ export async function createSessionFeatures(
     onError: (message) => deps.logger.error(message),
   });
 
-  // A logout seen here is dropped here at once, and in every other instance through Redis.
-  const bus = config.jwt.redisUrl === undefined ? undefined : connectRevocationBus(
-    config.jwt.redisUrl,
-    {
+  /**
+   * The one place a session leaves this cache (`*`: every session), whoever saw it end: a
+   * logout through this event loop, another worker (through the parent), another instance
+   * (through Redis), or a resync after Redis was unreachable.
+   */
+  const purgeLocal = (key: string) => key === "*" ? cache.clear() : cache.delete(key);
+  // A logout seen here is dropped here at once, and everywhere else through the bus.
+  const handlers: RevocationHandlers = { onRevoked: purgeLocal, onResync: () => purgeLocal("*") };
+  const bus = deps.revocationBus?.(handlers) ??
+    (config.jwt.redisUrl === undefined ? undefined : connectRevocationBus(config.jwt.redisUrl, {
+      ...handlers,
       logger: deps.logger,
-      onRevoked: (key) => key === "*" ? cache.clear() : cache.delete(key),
-      onResync: () => cache.clear(),
       countError: metrics.redisError,
-    },
-  );
+    }));
   const revoke = (key: string) => {
-    if (key === "*") cache.clear();
-    else cache.delete(key);
+    purgeLocal(key);
     bus?.publish(key);
   };
 
@@ -139,17 +162,6 @@ export async function createSessionFeatures(
   };
 
   return { gate, routes, observeOry, close: () => void bus?.close() };
-}
-
-/** The signing keys: from the `--jwks`/`ORYGATE_JWKS` file or JSON, else new for this run. */
-async function loadKeys(jwt: Config["jwt"]): Promise<KeySet> {
-  const flag = jwt.jwksSource ?? "--jwks";
-  if (jwt.jwksFile !== undefined) return await loadOrCreateKeySet(jwt.jwksFile, undefined, flag);
-  if (jwt.jwksJson !== undefined) {
-    const set = await parseKeySet(flag, jwt.jwksJson);
-    return { ...set, file: { path: `the ${flag} value`, created: false } };
-  }
-  return { keys: [await generateSigningKey()] };
 }
 
 /** Each whoami call counted by its result, and timed. */

@@ -366,3 +366,67 @@ Deno.test("workers: mistakes exit 2 with one line", opts, async () => {
     busy.close();
   }
 });
+
+Deno.test(
+  "workers: without --unstable-net, one event loop and one line that says why",
+  opts,
+  async () => {
+    // deno.json without "net": how the CLI runs from JSR unless the user adds the flag.
+    const dir = await Deno.makeTempDir({ prefix: "orygate-nonet-" });
+    const root = new URL("../../", import.meta.url);
+    const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", root)));
+    config.unstable = config.unstable.filter((f: string) => f !== "net");
+    for (const key of ["exclude", "fmt", "lint", "publish"]) delete config[key];
+    await Deno.writeTextFile(`${dir}/deno.json`, JSON.stringify(config));
+    const port = freePort();
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "--config",
+        `${dir}/deno.json`,
+        "--no-lock",
+        new URL("src/main.ts", root).pathname,
+        "proxy",
+        "http://127.0.0.1:1",
+        "--sdk-url",
+        "http://127.0.0.1:1",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        String(port),
+        "--workers",
+        "2",
+      ],
+      env: { NO_COLOR: "1" },
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    let output = "";
+    // Read to the end: a closed pipe would fail the program's next log line.
+    const reading = (async () => {
+      const decoder = new TextDecoder();
+      for await (const chunk of child.stderr) output += decoder.decode(chunk, { stream: true });
+    })();
+    try {
+      await until("the banner", () => output.includes("  workers:"));
+      const warnings = output.split("\n").filter((l) => l.includes("--workers"));
+      assertEquals(warnings, [
+        "warning: --workers 2: sharing the port needs Deno's --unstable-net flag (this " +
+        "repository's deno.json, the npm package and the binaries have it; add it when running " +
+        "from JSR); running 1 worker",
+      ]);
+      assertMatch(output, /\n {2}workers: {10}1\n/);
+      assertEquals((await fresh(`http://127.0.0.1:${port}/.ory/proxy/health/alive`)).status, 200);
+    } catch (err) {
+      console.error(output);
+      throw err;
+    } finally {
+      child.kill("SIGTERM");
+      await child.status;
+      await reading;
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);

@@ -105,3 +105,30 @@ Deno.test("createWhoami(): an active session without an identity id is an error"
     assertEquals(result.kind, "error", JSON.stringify(identity));
   }
 });
+
+Deno.test("createWhoami(): Kratos's 403 session_aal2_required means 'needs AAL2'", async () => {
+  // The body Kratos v1.3.1 writes (session/manager.go NewErrAALNotSatisfied through herodot).
+  const aal2 = {
+    error: {
+      id: "session_aal2_required",
+      code: 403,
+      status: "Forbidden",
+      reason:
+        "An active session was found but it does not fulfill the requested Authenticator Assurance Level. Please verify yourself with a second factor to resolve this issue.",
+      details: { redirect_browser_to: "http://127.0.0.1:4433/self-service/login/browser?aal=aal2" },
+      message: "Session does not fulfill the requested Authenticator Assurance Level",
+    },
+    redirect_browser_to: "http://127.0.0.1:4433/self-service/login/browser?aal=aal2",
+  };
+  const whoami = createWhoami({
+    oryBase: "https://x.projects.oryapis.com",
+    fetch: fakeFetch([
+      () => Response.json(aal2, { status: 403 }),
+      () => Response.json({ error: { id: "security_csrf_violation", code: 403 } }, { status: 403 }),
+      () => new Response("<html>forbidden</html>", { status: 403 }),
+    ]),
+  });
+  assertEquals(await whoami(cred), { kind: "aal2_required" });
+  assertEquals(await whoami(cred), { kind: "none" });
+  assertEquals(await whoami(cred), { kind: "none" });
+});

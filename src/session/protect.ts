@@ -101,8 +101,14 @@ export function compilePathRule(rule: string, flag: string): (path: string) => b
         `Cannot use ${flag} "${rule}": not a URLPattern (${(err as Error).message})`,
       );
     }
+    // URLPattern.test crosses into Rust and costs microseconds (2–6 µs a pattern measured here,
+    // against ~0.6 µs for a whole prefix rule), paid by every request on every path. A path
+    // matches only if it starts with the pattern's fixed head, which a regex checks in
+    // nanoseconds, so paths elsewhere never reach URLPattern.
+    const head = fixedHead(rule);
     return withoutTrailingSlash((path) =>
-      pattern.test({ pathname: path }) || parent?.test({ pathname: path }) === true
+      head.test(path) &&
+      (pattern.test({ pathname: path }) || parent?.test({ pathname: path }) === true)
     );
   }
   const normalised = normalisePath(rule)?.[0];
@@ -117,6 +123,20 @@ export function compilePathRule(rule: string, flag: string): (path: string) => b
     const lower = path.toLowerCase();
     return lower === prefix || lower.startsWith(prefix + "/");
   };
+}
+
+/**
+ * A test for the fixed text every path a URLPattern pathname matches starts with: the plain
+ * characters before its first part (`*`, `:name`, `{`, `(`), without trailing slashes, which
+ * that part may take with it (`/a/:id?` matches `/a`). Compared case-insensitively with
+ * Unicode case folding, as loosely as URLPattern's own `ignoreCase` regex or more. A rule
+ * with anything else first (an escape, `.`, `%`, non-ASCII: text URLPattern might read or
+ * canonicalise differently) gets a test that passes every path.
+ */
+function fixedHead(rule: string): RegExp {
+  const plain = /^[A-Za-z0-9/_~-]*/.exec(rule)![0];
+  const head = /^[*:{(]/.test(rule.slice(plain.length)) ? plain.replace(/\/+$/, "") : "";
+  return new RegExp("^" + head, "iu");
 }
 
 /** Tests `path`, and `path` without its trailing slash: routers serve both the same. */

@@ -7,6 +7,7 @@
  */
 import { brotliCompressSync, deflateSync, gzipSync } from "node:zlib";
 import { compressed as z } from "./compress.ts";
+import { aal2RequiredBody } from "./kratos_errors.ts";
 
 /** A session the stand-in knows, by token. */
 export interface FakeSession {
@@ -113,15 +114,7 @@ export function startFakeOry(options: { readonly port?: number } = {}): FakeOry 
         }
         if (s.aal2Required) {
           const to = `${self}/self-service/login/browser?aal=aal2`;
-          return Response.json({
-            error: {
-              id: "session_aal2_required",
-              code: 403,
-              status: "Forbidden",
-              details: { redirect_browser_to: to },
-            },
-            redirect_browser_to: to,
-          }, { status: 403 });
+          return Response.json(aal2RequiredBody(to), { status: 403 });
         }
         return Response.json({
           id: s.id,

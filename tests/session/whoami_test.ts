@@ -1,5 +1,6 @@
 import { createWhoami } from "../../src/session/whoami.ts";
 import { assertEquals } from "../_support/assert.ts";
+import { aal2RequiredBody } from "../_support/kratos_errors.ts";
 
 const cred = { key: "k", cookie: "ory_kratos_session=abc" };
 const active = { id: "s", active: true, expires_at: "2030-01-01T00:00:00Z", identity: { id: "i" } };
@@ -107,19 +108,7 @@ Deno.test("createWhoami(): an active session without an identity id is an error"
 });
 
 Deno.test("createWhoami(): Kratos's 403 session_aal2_required means 'needs AAL2'", async () => {
-  // The body Kratos v1.3.1 writes (session/manager.go NewErrAALNotSatisfied through herodot).
-  const aal2 = {
-    error: {
-      id: "session_aal2_required",
-      code: 403,
-      status: "Forbidden",
-      reason:
-        "An active session was found but it does not fulfill the requested Authenticator Assurance Level. Please verify yourself with a second factor to resolve this issue.",
-      details: { redirect_browser_to: "http://127.0.0.1:4433/self-service/login/browser?aal=aal2" },
-      message: "Session does not fulfill the requested Authenticator Assurance Level",
-    },
-    redirect_browser_to: "http://127.0.0.1:4433/self-service/login/browser?aal=aal2",
-  };
+  const aal2 = aal2RequiredBody("http://127.0.0.1:4433/self-service/login/browser?aal=aal2");
   const whoami = createWhoami({
     oryBase: "https://x.projects.oryapis.com",
     fetch: fakeFetch([

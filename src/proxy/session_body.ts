@@ -36,7 +36,10 @@ export class SessionBody {
   #controller!: ReadableStreamDefaultController<Uint8Array>;
   #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   #ended = false;
+  /** Resolved by {@linkcode end}; the direct pipe waits on it once. */
   readonly #endSignal = Promise.withResolvers<typeof END>();
+  /** Wakes the pull under way (a fresh promise per pull: see `session_tunnel.ts`). */
+  #wake: (() => void) | undefined;
   /** A direct-pipe write under way. */
   #writing: Promise<void> | undefined;
   #closed = false;
@@ -62,6 +65,7 @@ export class SessionBody {
     if (this.#ended || this.#closed) return;
     this.#ended = true;
     this.#endSignal.resolve(END);
+    this.#wake?.();
     if (this.#reader !== undefined) {
       // Read as a stream: a read waiting for the upstream resolves as the end.
       try {
@@ -85,7 +89,9 @@ export class SessionBody {
     }
     const reader = this.#reader ??= this.#inner.getReader();
     try {
-      const r = await Promise.race([reader.read(), this.#endSignal.promise]);
+      const woken = new Promise<typeof END>((resolve) => this.#wake = () => resolve(END));
+      const r = await Promise.race([reader.read(), woken]);
+      this.#wake = undefined;
       if (r === END || this.#ended) return; // end() closed the stream
       if (r.done) {
         controller.close();

@@ -53,8 +53,11 @@ export class SessionTunnel implements TunnelConn {
   readonly #fromUpstream = new FrameBoundaries();
   readonly #fromClient = new FrameBoundaries();
   #state: State = "open";
-  /** Resolved (and replaced) whenever the state changes, to wake a waiting read. */
-  #changed = Promise.withResolvers<void>();
+  /**
+   * Wakes the read waiting for a change of state. A fresh promise per wait: racing every read
+   * against one long-lived promise would leave a reaction on it per read, for the tunnel's life.
+   */
+  #wake: (() => void) | undefined;
   /** A read of the upstream into the server's buffer, still in flight. */
   #reading: Promise<number | null> | undefined;
   /** A write of the client's bytes to the upstream, with its bookkeeping, in flight. */
@@ -90,14 +93,14 @@ export class SessionTunnel implements TunnelConn {
       const state = this.#state;
       if (state === "closed") return null;
       if (state === "closing") {
-        await this.#changed.promise;
+        await this.#changed();
         continue;
       }
       if (state === "ending" && this.#fromUpstream.atBoundary) return await this.#sendClose(p);
       const reading = this.#reading ??= this.#inner.read(p);
       let n: number | null | typeof WOKEN;
       try {
-        n = await Promise.race([reading, this.#changed.promise.then((): typeof WOKEN => WOKEN)]);
+        n = await Promise.race([reading, this.#changed()]);
       } catch (err) {
         this.#reading = undefined;
         if (this.#state === "closed") return null; // the read was cut by closing
@@ -199,9 +202,14 @@ export class SessionTunnel implements TunnelConn {
 
   #setState(state: State): void {
     this.#state = state;
-    const changed = this.#changed;
-    this.#changed = Promise.withResolvers<void>();
-    changed.resolve();
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+
+  /** Resolves to {@linkcode WOKEN} at the next change of state. */
+  #changed(): Promise<typeof WOKEN> {
+    return new Promise((resolve) => this.#wake = () => resolve(WOKEN));
   }
 
   #arm(then: () => void): void {

@@ -127,7 +127,12 @@ export async function createSessionFeatures(
     const cred = extractCredentials(req.headers);
     // The gate hashed these very headers; anything else would follow the wrong session.
     if (cred === undefined || cred.key !== session.key) return () => {};
-    return live.follow(session, cred, end);
+    const unfollow = live.follow(session, cred, end);
+    // Purged while the answer was on its way (a logout during the WebSocket handshake): ask
+    // Ory now rather than at the next re-check. (A cache entry that simply ran out costs
+    // one whoami more, for long-lived answers only.)
+    if (cache.peek(session.key) === undefined) live.recheck(session.key);
+    return unfollow;
   };
 
   /**

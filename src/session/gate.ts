@@ -20,7 +20,7 @@
  * ```
  */
 import type { MintedToken, OrySession } from "../jwt/mint.ts";
-import type { AppRequestGate, GateFacts } from "../proxy/contracts.ts";
+import type { AdmittedSession, AppRequestGate, GateFacts } from "../proxy/contracts.ts";
 import { NO_METRICS, type SessionMetrics } from "../metrics/metrics.ts";
 import type { ProxyRequest } from "../http1/message.ts";
 import { type Requirements, type RequirementsFor, unmetRequirement } from "./access_rules.ts";
@@ -38,6 +38,8 @@ import type { Whoami, WhoamiResult } from "./whoami.ts";
 /** What one cached credential resolves to. */
 export interface SessionEntry {
   readonly result: WhoamiResult;
+  /** For an active session: what long-lived answers are followed by (`GateFacts.session`). */
+  readonly admitted?: AdmittedSession;
   /** The last JWT minted for it, reused while more than half its life is left. */
   token?: MintedToken & {
     readonly mintedAt: number;
@@ -102,7 +104,10 @@ export function createSessionGate(options: SessionGateOptions): SessionGate {
       }
       // Errors are not cached: the next request asks again.
       if (result.kind === "error") expiresAt = 0;
-      return { value: { result }, expiresAt };
+      const admitted = result.kind === "active"
+        ? { key: cred.key, id: result.session.id ?? "", expiresAt: result.expiresAt }
+        : undefined;
+      return { value: { result, admitted }, expiresAt };
     });
 
   const memos = new WeakMap<object, CredentialMemo>();
@@ -130,6 +135,8 @@ export function createSessionGate(options: SessionGateOptions): SessionGate {
       if (facts !== undefined) facts.identityId = result.session.identity?.id;
       const unmet = needs === undefined ? undefined : unmetRequirement(result.session, needs);
       if (unmet !== undefined) return refuse(unmetAnswer(unmet, req, url, options));
+      // Only an admitted request's answer is followed (a refusal is orygate's own, and short).
+      if (facts !== undefined) facts.session = entry.admitted;
       if (withHeaders) {
         for (const [name, value] of entry.identityHeaders ??= identityHeaders(result.session)) {
           headers.set(name, value);

@@ -2,7 +2,7 @@
  * `--workers <n>` on the parent's side: what is done once per process before the workers
  * start, and what the parent does for all of them while they serve.
  *
- * - Once: the protection rules checked, the signing keys loaded or made (so every worker
+ * - Once: the access rules checked, the signing keys loaded or made (so every worker
  *   signs with the same key), the certificate of `proxy local` prepared (by the caller).
  * - The metrics listener (`--metrics-address`) answers with the sum over the workers:
  *   counters, histograms and the open connection and tunnel gauges added up
@@ -28,8 +28,7 @@ import { createMetricsEndpoint } from "../metrics/endpoint.ts";
 import { createPrometheusMetrics } from "../metrics/prometheus.ts";
 import { mergeSnapshots, type RegistrySnapshot, renderSnapshot } from "../metrics/snapshot.ts";
 import { addWorkerMetrics } from "../metrics/worker_metrics.ts";
-import { sessionFeaturesOn } from "../session/features.ts";
-import { compileProtection } from "../session/protect.ts";
+import { compileRules, sessionFeaturesOn } from "../session/features.ts";
 import { connectRevocationBus, type RevocationBus } from "../session/revocation_bus.ts";
 import { VERSION } from "../version.ts";
 import { checkPortFree, listenMetrics, type RunningServer } from "./listen.ts";
@@ -92,7 +91,7 @@ export async function startWorkers(
   let keys: KeySet | undefined;
   try {
     // Checked before any key file is touched, so a bad rule leaves none behind.
-    if (config.mode === "proxy") compileProtection(config.protect);
+    if (config.mode === "proxy") compileRules(config);
     if (config.mode === "proxy" && config.jwt.enabled) {
       keys = await loadConfiguredKeySet(config.jwt);
     }

@@ -63,6 +63,21 @@ Deno.test("parseConfig() --websocket-idle-timeout: a duration, 0 for never", () 
   );
 });
 
+Deno.test("parseConfig() --session-recheck-interval: 30s, 0 for never, else at least 1s", () => {
+  const interval = (value?: string) =>
+    parseConfig(input({}, { sessionRecheckInterval: value })).jwt.sessionRecheckIntervalMs;
+  assertEquals(interval(), 30_000);
+  assertEquals(interval("5m"), 300_000);
+  assertEquals(interval("1s"), 1000);
+  assertEquals(interval("0"), 0);
+  assertThrows(
+    () => interval("500ms"),
+    ConfigError,
+    /^Cannot use --session-recheck-interval 500ms: it must be 0 \(no re-checks\) or at least 1s$/,
+  );
+  assertThrows(() => interval("often"), ConfigError, /--session-recheck-interval: "often" is not/);
+});
+
 Deno.test("parseConfig() reads flags and environment", async (t) => {
   await t.step("PORT sets the port and the default publish URL", () => {
     const c = parseConfig(input({ env: { PORT: "8080" } }));
@@ -319,4 +334,35 @@ Deno.test("parseConfig(): --workers and ORYGATE_WORKERS", async (t) => {
       ) await assertThrows(() => parse(options, env), ConfigError, re);
     },
   );
+});
+
+Deno.test("parseConfig(): access rule flags and --identity-headers", async (t) => {
+  const flags = {
+    protectPathPrefix: ["/members"],
+    requireAal2: ["/billing", "re:^/api/v\\d+/admin"],
+    requireVerifiedEmail: ["/inbox"],
+    requireIdentity: ["/admin metadata_public.role=admin"],
+    identityHeaders: true,
+  };
+  await t.step("kept as written, in order, not split at commas", () => {
+    const c = parseConfig(input({}, { ...flags, requireAal2: ["re:^/a{1,2}/"] }));
+    assertEquals(c.requireAal2, ["re:^/a{1,2}/"]);
+    assertEquals(c.requireVerifiedEmail, ["/inbox"]);
+    assertEquals(c.requireIdentity, ["/admin metadata_public.role=admin"]);
+    assertEquals(c.identityHeaders, true);
+  });
+  await t.step("off by default", () => {
+    const c = parseConfig(input());
+    assertEquals(
+      [c.requireAal2, c.requireVerifiedEmail, c.requireIdentity, c.identityHeaders],
+      [[], [], [], false],
+    );
+  });
+  await t.step("the tunnel has no session features: none of them apply", () => {
+    const c = parseConfig(input({ command: "tunnel" }, flags));
+    assertEquals(
+      [c.protect, c.requireAal2, c.requireVerifiedEmail, c.requireIdentity, c.identityHeaders],
+      [[], [], [], [], false],
+    );
+  });
 });

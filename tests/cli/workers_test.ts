@@ -3,8 +3,8 @@
  * new connection so the kernel picks a worker for it. Requests land on every worker and the
  * operator can tell which (`orygate_worker_requests_total{worker}`, the `worker` log field);
  * `/metrics` is the sum; a logout through one worker purges the session in the others (and,
- * with Redis, in other instances, both ways); SIGTERM drains; a worker that ends is replaced;
- * mistakes exit 2 with one line.
+ * with Redis, in other instances, both ways) and closes its WebSockets there; SIGTERM drains;
+ * a worker that ends is replaced; mistakes exit 2 with one line.
  *
  * The one test-only hook: `ORYGATE_TEST_WORKER_EXIT=<id>` ends that worker's thread half a
  * second after its first start (`src/cli/worker_entry.ts`). Workers are threads of one
@@ -428,5 +428,48 @@ Deno.test(
       await reading;
       await Deno.remove(dir, { recursive: true });
     }
+  },
+);
+
+Deno.test(
+  "workers: a logout through one worker closes the session's WebSockets on the other",
+  opts,
+  async () => {
+    await withWorkers(["--session-cache-ttl", "60s"], async ({ base, ory, metricsUrl }) => {
+      ory.sessions.set("tok", { id: "s1", identityId: "id-1", email: "a@b.c" });
+      const open = (token?: string) =>
+        new Promise<{ ws: WebSocket; closed: Promise<number> }>((resolve, reject) => {
+          const ws = new WebSocket(`ws://127.0.0.1${base.slice(base.lastIndexOf(":"))}/ws`, {
+            headers: token ? { cookie: `ory_kratos_session=${token}` } : {},
+          });
+          const closed = new Promise<number>((r) => ws.onclose = (e) => r(e.code));
+          ws.onopen = () => resolve({ ws, closed });
+          ws.onerror = () => reject(new Error("the WebSocket did not open"));
+        });
+      // Each socket is a connection of its own: open them until both workers hold some.
+      const before = await perWorker(metricsUrl);
+      const sockets: Awaited<ReturnType<typeof open>>[] = [];
+      for (;;) {
+        sockets.push(await open("tok"));
+        const now = await perWorker(metricsUrl);
+        if (now[0] > before[0] && now[1] > before[1]) break;
+        assert(sockets.length < 40, "the sockets never reached the second worker");
+      }
+      const anonymous = await open();
+      const logout = await fresh(`${base}/.ory/self-service/logout?token=t`, {
+        headers: { cookie: "ory_kratos_session=tok" },
+      });
+      assertEquals(logout.status, 303);
+      // The worker that saw the logout closes its own at once; the other is told by the
+      // parent and closes its sockets once Ory confirms the session is gone.
+      const codes = await Promise.race([
+        Promise.all(sockets.map((s) => s.closed)),
+        sleep(10_000).then(() => "not all closed within 10 s"),
+      ]);
+      assertEquals(codes, sockets.map(() => 1008));
+      assertEquals(anonymous.ws.readyState, WebSocket.OPEN);
+      anonymous.ws.close();
+      await anonymous.closed;
+    });
   },
 );

@@ -53,6 +53,11 @@ export async function screenshots(
 
 export { startKratos };
 
+/** The browser's cookies for `url`, as a `Cookie` header (to fetch flows as the browser would). */
+export async function cookieHeader(page: Page, url: string): Promise<string> {
+  return (await page.context().cookies(url)).map((c) => `${c.name}=${c.value}`).join("; ");
+}
+
 /** Fails with a message naming the step. */
 export function check(condition: unknown, message: string): asserts condition {
   if (!condition) throw new Error(`journey: ${message}`);

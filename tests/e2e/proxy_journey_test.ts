@@ -11,7 +11,7 @@ import { createApp } from "../../examples/app/app.ts";
 import { createSessionVerifier } from "../../examples/app/session.ts";
 import { freePort, startCli } from "../_support/cli.ts";
 import { assertEquals } from "../_support/assert.ts";
-import { check, launchBrowser, screenshots, startKratos } from "./_journey.ts";
+import { check, cookieHeader, launchBrowser, screenshots, startKratos } from "./_journey.ts";
 
 Deno.test({
   name: "e2e: proxy journey with Kratos and Chromium",
@@ -47,11 +47,7 @@ Deno.test({
         await shot(page, "login-from-members");
         const flowId = new URL(page.url()).searchParams.get("flow")!;
         const flow = await (await fetch(`${oryUrl}/self-service/login/flows?id=${flowId}`, {
-          headers: {
-            cookie: (await page.context().cookies(publish)).map((c) => `${c.name}=${c.value}`).join(
-              "; ",
-            ),
-          },
+          headers: { cookie: await cookieHeader(page, publish) },
         })).json();
         check(flow.return_to === `${publish}/members`, `return_to is ${flow.return_to}`);
       });

@@ -62,6 +62,7 @@ export async function createOrygateHandler(
     gate: session?.gate,
     routes: new Map([...health, ...session?.routes ?? []]),
     observeOry: session?.observeOry,
+    followSession: session?.followSession,
   });
   const closeEngine = engine.close;
   engine.close = () => {

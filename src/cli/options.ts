@@ -110,6 +110,10 @@ export function addJwtOptions(command: Command): Command {
       "how long an Ory session check is reused (default: 10s)",
     )
     .option(
+      "--session-recheck-interval <duration>",
+      "how often a session with WebSockets or event streams open is checked with Ory again; they close once it ended, 0 for never (default: 30s)",
+    )
+    .option(
       "--redis-url <url>",
       "Redis that carries logouts to every instance, e.g. redis://redis:6379 (default: none; env: ORYGATE_REDIS_URL)",
     )

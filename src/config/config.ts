@@ -50,6 +50,11 @@ export interface JwtConfig {
   /** How long a whoami answer is reused, in milliseconds (`--session-cache-ttl`). */
   readonly sessionCacheTtlMs: number;
   /**
+   * How often a session with WebSockets or streamed answers open is checked with Ory again,
+   * in milliseconds (`--session-recheck-interval`, default 30 s); 0: never.
+   */
+  readonly sessionRecheckIntervalMs: number;
+  /**
    * Redis that carries logouts between instances (`--redis-url`, env `ORYGATE_REDIS_URL`):
    * `redis://` or `rediss://`; undefined: this instance's cache TTL is the only bound.
    */

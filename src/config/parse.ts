@@ -48,6 +48,7 @@ export interface RawOptions {
   jwks?: string;
   redisUrl?: string;
   sessionCacheTtl?: string;
+  sessionRecheckInterval?: string;
   protectPathPrefix?: string[];
   open?: boolean;
   dev?: boolean;
@@ -82,6 +83,12 @@ const DEFAULT_PORT = 4000;
 const DEFAULT_ENDPOINT = "https://oryapis.com";
 const DEFAULT_JWT_TTL_MS = 60_000;
 const DEFAULT_SESSION_CACHE_TTL_MS = 10_000;
+/**
+ * How often a session with long-lived connections open is asked about again: a revocation
+ * Ory was told of directly (its admin API) ends them within this, at one whoami per such
+ * session per interval.
+ */
+const DEFAULT_SESSION_RECHECK_INTERVAL_MS = 30_000;
 const DEFAULT_UPSTREAM_TIMEOUT_MS = 60_000;
 /** Time a client has to send a request head before it is cut off (slowloris). */
 const DEFAULT_HEADER_TIMEOUT_MS = 10_000;
@@ -262,7 +269,20 @@ function parseJwt(options: RawOptions, env: ParseInput["env"], mode: Mode): JwtC
     sessionCacheTtlMs: options.sessionCacheTtl === undefined
       ? DEFAULT_SESSION_CACHE_TTL_MS
       : parseDuration("--session-cache-ttl", options.sessionCacheTtl),
+    sessionRecheckIntervalMs: parseRecheckInterval(options.sessionRecheckInterval),
   };
+}
+
+/** `--session-recheck-interval`: 0 (off) or at least 1 s, so Ory is not asked in a loop. */
+function parseRecheckInterval(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_SESSION_RECHECK_INTERVAL_MS;
+  const ms = parseDuration("--session-recheck-interval", value);
+  if (ms !== 0 && ms < 1000) {
+    throw new ConfigError(
+      `Cannot use --session-recheck-interval ${value.trim()}: it must be 0 (no re-checks) or at least 1s`,
+    );
+  }
+  return ms;
 }
 
 /**

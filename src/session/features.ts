@@ -14,11 +14,12 @@ import type { Config } from "../config/config.ts";
 import { createJwksRoute } from "../jwt/jwks.ts";
 import { generateSigningKey, type KeySet, loadOrCreateKeySet, parseKeySet } from "../jwt/keys.ts";
 import { createMinter } from "../jwt/mint.ts";
-import type { BuiltinRoutes, ObservedResponse } from "../proxy/contracts.ts";
+import type { BuiltinRoutes, ObservedResponse, SessionFollower } from "../proxy/contracts.ts";
 import type { ProxyRequest } from "../http1/message.ts";
 import type { Logger } from "../log/logger.ts";
 import { NO_METRICS, type SessionCheckResult, type SessionMetrics } from "../metrics/metrics.ts";
 import { createTtlCache } from "./cache.ts";
+import { createLiveConnections, type EndReason } from "./live_connections.ts";
 import { connectRevocationBus } from "./revocation_bus.ts";
 import { extractCredentials, isOrySessionCookie } from "./credentials.ts";
 import { createSessionGate, type SessionEntry, type SessionGate } from "./gate.ts";
@@ -29,11 +30,13 @@ import { createWhoami, type Whoami, type WhoamiResult } from "./whoami.ts";
 export interface SessionFeatures {
   readonly gate: SessionGate;
   readonly routes: BuiltinRoutes;
+  /** Ends WebSockets and streamed answers with their session (`live_connections.ts`). */
+  readonly followSession: SessionFollower;
   readonly observeOry: (
     req: ProxyRequest,
     path: string,
   ) => ((res: ObservedResponse) => void) | undefined;
-  /** Disconnects from Redis (`--redis-url`), if connected. */
+  /** Disconnects from Redis (`--redis-url`), if connected; stops following connections. */
   readonly close: () => void;
 }
 
@@ -80,15 +83,16 @@ export async function createSessionFeatures(
       now: deps.now,
     })
     : undefined;
+  const whoami = countedWhoami(
+    createWhoami({
+      oryBase: config.oryBase,
+      fetch: deps.fetch,
+      headers: config.rateLimitAction ? { "ory-ratelimit-action": config.rateLimitAction } : {},
+    }),
+    metrics,
+  );
   const gate = createSessionGate({
-    whoami: countedWhoami(
-      createWhoami({
-        oryBase: config.oryBase,
-        fetch: deps.fetch,
-        headers: config.rateLimitAction ? { "ory-ratelimit-action": config.rateLimitAction } : {},
-      }),
-      metrics,
-    ),
+    whoami,
     cache,
     cacheTtlMs: config.jwt.sessionCacheTtlMs,
     mint: minter && ((session, expiresAt) => {
@@ -103,19 +107,56 @@ export async function createSessionFeatures(
     onError: (message) => deps.logger.error(message),
   });
 
+  const live = createLiveConnections({
+    whoami,
+    recheckIntervalMs: config.jwt.sessionRecheckIntervalMs,
+    now: deps.now,
+    onInactive: (key) => cache.delete(key),
+    onEnded: (count, reason, sessionId) =>
+      deps.logger.info(
+        `closed ${count} WebSocket/streamed connection${count === 1 ? "" : "s"} of session ` +
+          `${sessionId || "(no id)"}: ${ENDED_BECAUSE[reason]}`,
+      ),
+    onCheckFailed: (message) =>
+      message === undefined ? deps.logger.info("session re-checks work again") : deps.logger.warn(
+        `a session re-check failed (${message}): open WebSockets and streams stay open ` +
+          "until a check succeeds",
+      ),
+  });
+  const followSession: SessionFollower = (session, req, end) => {
+    const cred = extractCredentials(req.headers);
+    // The gate hashed these very headers; anything else would follow the wrong session.
+    if (cred === undefined || cred.key !== session.key) return () => {};
+    const unfollow = live.follow(session, cred, end);
+    // Purged while the answer was on its way (a logout during the WebSocket handshake): ask
+    // Ory now rather than at the next re-check. (A cache entry that simply ran out costs
+    // one whoami more, for long-lived answers only.)
+    if (cache.peek(session.key) === undefined) live.recheck(session.key);
+    return unfollow;
+  };
+
+  /**
+   * The one place a purge takes effect in this process, whichever source it came from (a
+   * logout here, another instance through Redis, Redis coming back): the cached answer goes,
+   * and followed connections of the session are checked with Ory at once (`*`: all of them).
+   */
+  const purge = (key: string) => {
+    if (key === "*") cache.clear();
+    else cache.delete(key);
+    live.recheck(key);
+  };
   // A logout seen here is dropped here at once, and in every other instance through Redis.
   const bus = config.jwt.redisUrl === undefined ? undefined : connectRevocationBus(
     config.jwt.redisUrl,
     {
       logger: deps.logger,
-      onRevoked: (key) => key === "*" ? cache.clear() : cache.delete(key),
-      onResync: () => cache.clear(),
+      onRevoked: purge,
+      onResync: () => purge("*"),
       countError: metrics.redisError,
     },
   );
   const revoke = (key: string) => {
-    if (key === "*") cache.clear();
-    else cache.delete(key);
+    purge(key);
     bus?.publish(key);
   };
 
@@ -133,13 +174,46 @@ export async function createSessionFeatures(
       );
       if (isLogout || changesSession) {
         const cred = extractCredentials(req.headers);
-        if (cred !== undefined && cred.key !== "") revoke(cred.key);
+        if (cred === undefined || cred.key === "") return;
+        // A logout Ory carried out (it clears the session cookie; one it refused sends the
+        // browser to the error page, also with a 303): no need to ask Ory before closing.
+        if (path === "/self-service/logout" && clearsSessionCookie(res.headers)) {
+          live.end(cred.key);
+        }
+        revoke(cred.key);
       }
     };
   };
 
-  return { gate, routes, observeOry, close: () => void bus?.close() };
+  return {
+    gate,
+    routes,
+    observeOry,
+    followSession,
+    close: () => {
+      live.close();
+      void bus?.close();
+    },
+  };
 }
+
+/** Whether an answer removes an Ory session cookie (empty, or `Max-Age` not above 0). */
+function clearsSessionCookie(headers: Headers): boolean {
+  return headers.getSetCookie().some((c) => {
+    const eq = c.indexOf("=");
+    if (eq === -1 || !isOrySessionCookie(c.slice(0, eq).trim())) return false;
+    const semi = c.indexOf(";");
+    const value = c.slice(eq + 1, semi === -1 ? c.length : semi).trim();
+    const maxAge = /;\s*max-age\s*=\s*(-?\d+)/i.exec(c)?.[1];
+    return value === "" || value === '""' || (maxAge !== undefined && Number(maxAge) <= 0);
+  });
+}
+
+const ENDED_BECAUSE: Record<EndReason, string> = {
+  logout: "logged out",
+  expired: "the session expired",
+  inactive: "Ory no longer knows the session",
+};
 
 /** The signing keys: from the `--jwks`/`ORYGATE_JWKS` file or JSON, else new for this run. */
 async function loadKeys(jwt: Config["jwt"]): Promise<KeySet> {

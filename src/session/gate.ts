@@ -16,7 +16,7 @@
  * ```
  */
 import type { MintedToken, OrySession } from "../jwt/mint.ts";
-import type { AppRequestGate, GateFacts } from "../proxy/contracts.ts";
+import type { AdmittedSession, AppRequestGate, GateFacts } from "../proxy/contracts.ts";
 import { NO_METRICS, type SessionMetrics } from "../metrics/metrics.ts";
 import type { ProxyRequest } from "../http1/message.ts";
 import type { TtlCache } from "./cache.ts";
@@ -31,6 +31,8 @@ import type { Whoami, WhoamiResult } from "./whoami.ts";
 /** What one cached credential resolves to. */
 export interface SessionEntry {
   readonly result: WhoamiResult;
+  /** For an active session: what long-lived answers are followed by (`GateFacts.session`). */
+  readonly admitted?: AdmittedSession;
   /** The last JWT minted for it, reused while more than half its life is left. */
   token?: MintedToken & {
     readonly mintedAt: number;
@@ -85,7 +87,10 @@ export function createSessionGate(options: SessionGateOptions): SessionGate {
       }
       // Errors are not cached: the next request asks again.
       if (result.kind === "error") expiresAt = 0;
-      return { value: { result }, expiresAt };
+      const admitted = result.kind === "active"
+        ? { key: cred.key, id: result.session.id ?? "", expiresAt: result.expiresAt }
+        : undefined;
+      return { value: { result, admitted }, expiresAt };
     });
 
   const memos = new WeakMap<object, CredentialMemo>();
@@ -107,7 +112,10 @@ export function createSessionGate(options: SessionGateOptions): SessionGate {
   ): Response | undefined | Promise<Response | undefined> => {
     const { result } = entry;
     if (result.kind === "active" && (result.expiresAt === undefined || result.expiresAt > now())) {
-      if (facts !== undefined) facts.identityId = result.session.identity?.id;
+      if (facts !== undefined) {
+        facts.identityId = result.session.identity?.id;
+        facts.session = entry.admitted;
+      }
       if (options.mint === undefined) return undefined;
       const t = now();
       const token = entry.token;

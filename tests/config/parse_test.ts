@@ -63,6 +63,21 @@ Deno.test("parseConfig() --websocket-idle-timeout: a duration, 0 for never", () 
   );
 });
 
+Deno.test("parseConfig() --session-recheck-interval: 30s, 0 for never, else at least 1s", () => {
+  const interval = (value?: string) =>
+    parseConfig(input({}, { sessionRecheckInterval: value })).jwt.sessionRecheckIntervalMs;
+  assertEquals(interval(), 30_000);
+  assertEquals(interval("5m"), 300_000);
+  assertEquals(interval("1s"), 1000);
+  assertEquals(interval("0"), 0);
+  assertThrows(
+    () => interval("500ms"),
+    ConfigError,
+    /^Cannot use --session-recheck-interval 500ms: it must be 0 \(no re-checks\) or at least 1s$/,
+  );
+  assertThrows(() => interval("often"), ConfigError, /--session-recheck-interval: "often" is not/);
+});
+
 Deno.test("parseConfig() reads flags and environment", async (t) => {
   await t.step("PORT sets the port and the default publish URL", () => {
     const c = parseConfig(input({ env: { PORT: "8080" } }));

@@ -70,7 +70,8 @@ source.onmessage = () => {
 };
 source.onerror = () => {
   source.close();
-  ended(events, "ended", "ended after " + events.dataset.count + " events");
+  const n = events.dataset.count;
+  ended(events, "ended", "ended after " + n + (n === "1" ? " event" : " events"));
 };
 
 const socket = new WebSocket(location.origin.replace(/^http/, "ws") + "/echo");

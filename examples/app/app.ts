@@ -170,27 +170,27 @@ function members(
   const aal = claims.session?.authenticator_assurance_level;
   const verified = hasVerifiedEmail(claims) ? "verified" : "not verified";
   const headers = IDENTITY_HEADERS.filter((name) => request.headers.has(name));
+  // Shown for comparison only: this app trusts the JWT, whose signature it checks.
+  const headerList = headers.length === 0
+    ? markup``
+    : markup`<p>Identity headers from orygate (<code>--identity-headers</code>):</p>
+<ul data-testid="identity-headers">${
+      headers.map((name) =>
+        markup`<li>${name}: <code data-testid="${`identity-header-${name.toLowerCase()}`}">${
+          request.headers.get(name)
+        }</code></li>`
+      )
+    }</ul>
+`;
   return page(
     "Members",
     markup`<p data-testid="member-greeting">Welcome, <strong data-testid="member-email">${email}</strong>!</p>
 <p>Page <code data-testid="member-path">${pathname}</code>; assurance level
 <strong data-testid="member-aal">${aal}</strong>; email
 <strong data-testid="member-email-verified">${verified}</strong>.</p>
-<p>Identity <code data-testid="member-identity-id">${claims.sub}</code>. This page trusts only the
+${headerList}<p>Identity <code data-testid="member-identity-id">${claims.sub}</code>. This page trusts only the
 JWT that orygate signed, verified against <code>${oryUrl}/jwks.json</code>:</p>
-<pre data-testid="member-claims">${JSON.stringify(claims, null, 2)}</pre>
-${
-      headers.length > 0
-        ? markup`<p>Identity headers from orygate (<code>--identity-headers</code>):</p>
-<ul data-testid="identity-headers">${
-          headers.map((name) =>
-            markup`<li>${name}: <code data-testid="${`identity-header-${name.toLowerCase()}`}">${
-              request.headers.get(name)
-            }</code></li>`
-          )
-        }</ul>`
-        : markup``
-    }`,
+<pre data-testid="member-claims">${JSON.stringify(claims, null, 2)}</pre>`,
   );
 }
 

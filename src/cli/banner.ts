@@ -63,6 +63,20 @@ export function readyBanner(config: Config, version: string, details: BannerDeta
       if (keys) lines.push(`  JWT signing key:  ${describeKeys(keys)}`);
     }
     if (config.protect.length > 0) lines.push(`  protected paths:  ${config.protect.join(", ")}`);
+    if (config.requireAal2.length > 0) {
+      lines.push(`  AAL2 paths:       ${config.requireAal2.join(", ")}`);
+    }
+    if (config.requireVerifiedEmail.length > 0) {
+      lines.push(`  verified email:   ${config.requireVerifiedEmail.join(", ")}`);
+    }
+    if (config.requireIdentity.length > 0) {
+      lines.push(`  identity rules:   ${config.requireIdentity.map((r) => `"${r}"`).join(", ")}`);
+    }
+    if (config.identityHeaders) {
+      lines.push(
+        "  identity headers: X-Ory-Identity-Id, X-Ory-Session-Id, X-Ory-Identity-Email, X-Ory-Aal",
+      );
+    }
     const tls = details.tls;
     if (tls?.certFile) lines.push(`  certificate:      ${tls.certFile} (--tls-cert)`);
     if (tls?.caFile) lines.push(`  local CA:         ${tls.caFile}`);

@@ -121,5 +121,24 @@ export function addJwtOptions(command: Command): Command {
       "--protect-path-prefix <rule>",
       "protect a path prefix, URLPattern glob (e.g. /app/*/admin) or regex (re:^/api/v\\d+/), repeatable",
       collect,
+    )
+    .option(
+      "--require-aal2 <rule>",
+      "paths (same rule syntax) that need a session at AAL2: browsers step up through Ory's login, repeatable",
+      collect,
+    )
+    .option(
+      "--require-verified-email <rule>",
+      "paths that need a verified email address: browsers go to Ory's verification flow, repeatable",
+      collect,
+    )
+    .option(
+      "--require-identity <rule-and-condition>",
+      'paths whose identity must meet a condition, else 403, e.g. "/admin metadata_public.role=admin" (field: schema_id, traits.<path>, metadata_public.<path>; = or !=), repeatable',
+      collect,
+    )
+    .option(
+      "--identity-headers",
+      "send X-Ory-Identity-Id, X-Ory-Session-Id, X-Ory-Identity-Email and X-Ory-Aal to the app for active sessions (clients' copies are always removed)",
     );
 }

@@ -37,6 +37,8 @@ Examples:
       --cookie-domain example.org --allowed-cors-origins https://api.example.org
   $ orygate proxy http://localhost:3000 --project <slug> --protect-path-prefix /members \\
       --jwks ./orygate-jwks.json
+  $ orygate proxy http://localhost:3000 --project <slug> --require-aal2 /billing \
+      --require-identity "/admin metadata_public.role=admin" --identity-headers
   $ orygate proxy local http://localhost:3000 --project <slug>
 `;
 

@@ -112,6 +112,14 @@ export interface Config {
   readonly jwt: JwtConfig;
   /** Path protection rules, as written by the user (`--protect-path-prefix`). */
   readonly protect: readonly string[];
+  /** Paths whose session must be at AAL2 (`--require-aal2`), same rule syntax; proxy only. */
+  readonly requireAal2: readonly string[];
+  /** Paths whose identity needs a verified email address (`--require-verified-email`). */
+  readonly requireVerifiedEmail: readonly string[];
+  /** `<rule> <condition>` values of `--require-identity`, as written (parsed at start). */
+  readonly requireIdentity: readonly string[];
+  /** Send `X-Ory-Identity-Id` and the other identity headers to the app (`--identity-headers`). */
+  readonly identityHeaders: boolean;
   /** Send the application's own host as `Host` instead of the publish host. */
   readonly rewriteHost: boolean;
   /** Time an upstream has to send response headers, in milliseconds. */

@@ -50,6 +50,10 @@ export interface RawOptions {
   sessionCacheTtl?: string;
   sessionRecheckInterval?: string;
   protectPathPrefix?: string[];
+  requireAal2?: string[];
+  requireVerifiedEmail?: string[];
+  requireIdentity?: string[];
+  identityHeaders?: boolean;
   open?: boolean;
   dev?: boolean;
   debug?: boolean;
@@ -135,7 +139,12 @@ export function parseConfig(input: ParseInput): Config {
     cors,
     defaultRedirectUrl,
     jwt,
+    // Rules are compiled (and a malformed one refused) with the session features.
     protect: mode === "proxy" ? [...(options.protectPathPrefix ?? [])] : [],
+    requireAal2: mode === "proxy" ? [...(options.requireAal2 ?? [])] : [],
+    requireVerifiedEmail: mode === "proxy" ? [...(options.requireVerifiedEmail ?? [])] : [],
+    requireIdentity: mode === "proxy" ? [...(options.requireIdentity ?? [])] : [],
+    identityHeaders: mode === "proxy" && options.identityHeaders === true,
     rewriteHost: options.rewriteHost === true,
     ...parseLimits(options),
     logLevel,

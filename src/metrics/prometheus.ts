@@ -45,8 +45,14 @@ const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIO
 const ROUTES: readonly RouteLabel[] = ["app", "ory", "builtin"];
 const UPSTREAMS: readonly UpstreamLabel[] = ["app", "ory"];
 const KINDS: readonly UpstreamErrorKind[] = ["connect", "timeout", "reset", "protocol"];
-const RESULTS: readonly SessionCheckResult[] = ["active", "inactive", "error", "rate_limited"];
-const DENIALS: readonly DenialKind[] = ["redirect", "unauthorized", "unavailable"];
+const RESULTS: readonly SessionCheckResult[] = [
+  "active",
+  "inactive",
+  "aal2_required",
+  "error",
+  "rate_limited",
+];
+const DENIALS: readonly DenialKind[] = ["redirect", "unauthorized", "forbidden", "unavailable"];
 
 /** Creates a registry with every orygate metric at zero. */
 export function createPrometheusMetrics(options: { readonly version: string }): PrometheusMetrics {
@@ -68,7 +74,7 @@ export function createPrometheusMetrics(options: { readonly version: string }): 
   );
   const sessionChecks = registry.counter(
     "orygate_session_checks_total",
-    "Session checks with Ory (whoami), by result (active, inactive, error, rate_limited).",
+    "Session checks with Ory (whoami), by result (active, inactive, aal2_required, error, rate_limited).",
     ["result"],
   );
   const cacheHits = registry.counter(
@@ -95,7 +101,7 @@ export function createPrometheusMetrics(options: { readonly version: string }): 
   ).series();
   const denials = registry.counter(
     "orygate_protection_denials_total",
-    "Requests for protected paths refused, by kind (redirect, unauthorized, unavailable).",
+    "Requests for protected paths refused, by kind (redirect, unauthorized, forbidden, unavailable).",
     ["kind"],
   );
   const connections = registry.gauge(

@@ -23,7 +23,7 @@ import { createLiveConnections, type EndReason } from "./live_connections.ts";
 import { connectRevocationBus } from "./revocation_bus.ts";
 import { extractCredentials, isOrySessionCookie } from "./credentials.ts";
 import { createSessionGate, type SessionEntry, type SessionGate } from "./gate.ts";
-import { compileProtection } from "./protect.ts";
+import { compileAccessRules } from "./access_rules.ts";
 import { createWhoami, type Whoami, type WhoamiResult } from "./whoami.ts";
 
 /** What the handler needs from the session layer. */
@@ -60,8 +60,15 @@ export async function createSessionFeatures(
 ): Promise<SessionFeatures | undefined> {
   if (config.mode !== "proxy") return undefined;
   // Compiled first so a bad rule is reported before any key file is touched.
-  const isProtected = compileProtection(config.protect);
-  if (!config.jwt.enabled && config.protect.length === 0) return undefined;
+  const requirementsFor = compileAccessRules({
+    protect: config.protect,
+    aal2: config.requireAal2,
+    verifiedEmail: config.requireVerifiedEmail,
+    identity: config.requireIdentity,
+  });
+  const anyRule = config.protect.length + config.requireAal2.length +
+      config.requireVerifiedEmail.length + config.requireIdentity.length > 0;
+  if (!config.jwt.enabled && !anyRule && !config.identityHeaders) return undefined;
 
   let keys: KeySet | undefined;
   const routes = new Map<string, (req: ProxyRequest) => Response>();
@@ -100,7 +107,8 @@ export async function createSessionFeatures(
       return minter(session, expiresAt);
     }),
     metrics,
-    isProtected,
+    requirementsFor,
+    identityHeaders: config.identityHeaders,
     publishOrigin: config.publishOrigin,
     oryPublicBase: config.oryPublicBase,
     now: deps.now,
@@ -162,6 +170,7 @@ export async function createSessionFeatures(
 
   const observeOry = (req: ProxyRequest, path: string) => {
     const isLogout = path.startsWith("/self-service/logout");
+    const completesFlow = !isLogout && completesSelfServiceFlow(path);
     return (res: ObservedResponse) => {
       if (res.status >= 400) return;
       if (isLogout && path.startsWith("/self-service/logout/api")) {
@@ -172,7 +181,7 @@ export async function createSessionFeatures(
       const changesSession = res.headers.getSetCookie().some((c) =>
         isOrySessionCookie(c.slice(0, c.indexOf("=")).trim())
       );
-      if (isLogout || changesSession) {
+      if (isLogout || changesSession || completesFlow) {
         const cred = extractCredentials(req.headers);
         if (cred === undefined || cred.key === "") return;
         // A logout Ory carried out (it clears the session cookie; one it refused sends the
@@ -195,6 +204,21 @@ export async function createSessionFeatures(
       void bus?.close();
     },
   };
+}
+
+/**
+ * Whether an Ory path is a self-service flow's submission or link (`POST
+ * /self-service/settings?flow=…`, `GET /self-service/verification?flow=…&code=…`, an OIDC
+ * callback under `/self-service/methods/`), which may change the session (an AAL2 login) or
+ * the identity (a verified address, new traits), rather than a flow's start (`…/browser`,
+ * `…/api`) or a read (`…/flows`). Its credential's cached answer is dropped when it succeeds,
+ * so the rules see the new state at once: an API flow sets no cookie, and a browser's
+ * verification sets none either, which would otherwise send the user round the flow again
+ * until the cache entry expired.
+ */
+function completesSelfServiceFlow(path: string): boolean {
+  return path.startsWith("/self-service/") &&
+    !/^\/self-service\/[^/]+\/(?:browser|api|flows)$/.test(path);
 }
 
 /** Whether an answer removes an Ory session cookie (empty, or `Max-Age` not above 0). */
@@ -239,6 +263,7 @@ function countedWhoami(whoami: Whoami, metrics: SessionMetrics): Whoami {
 function checkResult(result: WhoamiResult): SessionCheckResult {
   if (result.kind === "active") return "active";
   if (result.kind === "none") return "inactive";
+  if (result.kind === "aal2_required") return "aal2_required";
   // Only Ory's 429 comes with a time to wait.
   return result.retryAfter !== undefined ? "rate_limited" : "error";
 }

@@ -191,11 +191,15 @@ export function createLiveConnections(options: LiveConnectionsOptions): LiveConn
     } else {
       if (failing) options.onCheckFailed?.(undefined);
       failing = false;
-      // Ory no longer knows the session, or the credential now names another one.
-      if (result.kind === "none" || (result.session.id ?? "") !== group.sessionId) {
+      // Ory no longer knows the session, or the credential now names another one. (Kratos's
+      // 403 session_aal2_required names none: the session exists but is not described below
+      // AAL2, e.g. a second factor was enrolled since; what follows it stays open as it was.)
+      const ended = result.kind === "none" ||
+        (result.kind === "active" && (result.session.id ?? "") !== group.sessionId);
+      if (ended) {
         options.onInactive?.(group.key);
         endGroup(group, "inactive");
-      } else {
+      } else if (result.kind === "active") {
         group.expiresAt = result.expiresAt;
       }
     }

@@ -17,6 +17,12 @@ import type { Credentials } from "./credentials.ts";
 export type WhoamiResult =
   | { readonly kind: "active"; readonly session: OrySession; readonly expiresAt?: number }
   | { readonly kind: "none" }
+  /**
+   * A session exists but Ory will not describe it below AAL2: Kratos's whoami answers 403
+   * `session_aal2_required` when `session.whoami.required_aal` is `highest_available` and the
+   * identity has a second factor the session has not used.
+   */
+  | { readonly kind: "aal2_required" }
   | {
     readonly kind: "error";
     readonly reason: string;
@@ -84,7 +90,8 @@ export function createWhoami(options: WhoamiOptions): Whoami {
         waited += delay;
         continue;
       }
-      if (res.status === 401 || res.status === 403) {
+      if (res.status === 403) return await forbiddenKind(res);
+      if (res.status === 401) {
         await res.body?.cancel();
         return { kind: "none" };
       }
@@ -114,6 +121,19 @@ export function createWhoami(options: WhoamiOptions): Whoami {
       };
     }
   };
+}
+
+/** A 403 from whoami: "needs AAL2" when Kratos says `session_aal2_required`, else no session. */
+async function forbiddenKind(res: Response): Promise<WhoamiResult> {
+  try {
+    const text = await res.text();
+    if (text.length <= MAX_BODY && JSON.parse(text)?.error?.id === "session_aal2_required") {
+      return { kind: "aal2_required" };
+    }
+  } catch {
+    // not JSON: no session, as before
+  }
+  return { kind: "none" };
 }
 
 function parseRetryAfter(value: string | null): number | undefined {

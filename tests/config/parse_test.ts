@@ -288,3 +288,34 @@ Deno.test("parseConfig(): --log-format and --metrics-address", async (t) => {
     ) await assertThrows(() => parse(options), ConfigError);
   });
 });
+
+Deno.test("parseConfig(): access rule flags and --identity-headers", async (t) => {
+  const flags = {
+    protectPathPrefix: ["/members"],
+    requireAal2: ["/billing", "re:^/api/v\\d+/admin"],
+    requireVerifiedEmail: ["/inbox"],
+    requireIdentity: ["/admin metadata_public.role=admin"],
+    identityHeaders: true,
+  };
+  await t.step("kept as written, in order, not split at commas", () => {
+    const c = parseConfig(input({}, { ...flags, requireAal2: ["re:^/a{1,2}/"] }));
+    assertEquals(c.requireAal2, ["re:^/a{1,2}/"]);
+    assertEquals(c.requireVerifiedEmail, ["/inbox"]);
+    assertEquals(c.requireIdentity, ["/admin metadata_public.role=admin"]);
+    assertEquals(c.identityHeaders, true);
+  });
+  await t.step("off by default", () => {
+    const c = parseConfig(input());
+    assertEquals(
+      [c.requireAal2, c.requireVerifiedEmail, c.requireIdentity, c.identityHeaders],
+      [[], [], [], false],
+    );
+  });
+  await t.step("the tunnel has no session features: none of them apply", () => {
+    const c = parseConfig(input({ command: "tunnel" }, flags));
+    assertEquals(
+      [c.protect, c.requireAal2, c.requireVerifiedEmail, c.requireIdentity, c.identityHeaders],
+      [[], [], [], [], false],
+    );
+  });
+});

@@ -301,3 +301,17 @@ Deno.test("live connections: Ory's answer time does not stretch the interval", a
   assertEquals(askedAt.map((t) => t - start), [2_000, 4_000]);
   live.close();
 });
+
+Deno.test("live connections: whoami's session_aal2_required is a session, not an ending", async () => {
+  // Kratos with `required_aal: highest_available` once the identity enrolled a second factor:
+  // the session still exists, it is only not described below AAL2.
+  const { open, clock, ory, ended, inactive } = setup(30_000);
+  const a = open("a", "s-a", clock.now() + 90_000);
+  ory.answers.set("a", { kind: "aal2_required" });
+  await clock.advance(60_000);
+  assertEquals([a.closed, ory.asked.length, ended, inactive], [0, 2, [], []]);
+  // Its expiry still ends it.
+  await clock.advance(31_000);
+  assertEquals(a.closed, 1);
+  assertEquals(ended, [{ count: 1, reason: "expired", sessionId: "s-a" }]);
+});

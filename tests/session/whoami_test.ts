@@ -1,5 +1,6 @@
 import { createWhoami } from "../../src/session/whoami.ts";
 import { assertEquals } from "../_support/assert.ts";
+import { aal2RequiredBody } from "../_support/kratos_errors.ts";
 
 const cred = { key: "k", cookie: "ory_kratos_session=abc" };
 const active = { id: "s", active: true, expires_at: "2030-01-01T00:00:00Z", identity: { id: "i" } };
@@ -104,4 +105,19 @@ Deno.test("createWhoami(): an active session without an identity id is an error"
     const result = await whoami(cred);
     assertEquals(result.kind, "error", JSON.stringify(identity));
   }
+});
+
+Deno.test("createWhoami(): Kratos's 403 session_aal2_required means 'needs AAL2'", async () => {
+  const aal2 = aal2RequiredBody("http://127.0.0.1:4433/self-service/login/browser?aal=aal2");
+  const whoami = createWhoami({
+    oryBase: "https://x.projects.oryapis.com",
+    fetch: fakeFetch([
+      () => Response.json(aal2, { status: 403 }),
+      () => Response.json({ error: { id: "security_csrf_violation", code: 403 } }, { status: 403 }),
+      () => new Response("<html>forbidden</html>", { status: 403 }),
+    ]),
+  });
+  assertEquals(await whoami(cred), { kind: "aal2_required" });
+  assertEquals(await whoami(cred), { kind: "none" });
+  assertEquals(await whoami(cred), { kind: "none" });
 });

@@ -19,12 +19,9 @@
  */
 import { Secret, TOTP } from "otpauth";
 import type { Page } from "playwright-core";
-import { createApp } from "../../examples/app/app.ts";
-import { createSessionVerifier } from "../../examples/app/session.ts";
 import { type SmtpSink, startSmtpSink } from "../../scripts/kratos/smtp_sink.ts";
-import { freePort, startCli } from "../_support/cli.ts";
 import { assertEquals } from "../_support/assert.ts";
-import { check, cookieHeader, launchBrowser, screenshots, startKratos } from "./_journey.ts";
+import { check, cookieHeader, launchBrowser, screenshots, startProxyStack } from "./_journey.ts";
 
 /** `--session-recheck-interval`: short, so the revocation step is quick. */
 const RECHECK_MS = 2_000;
@@ -42,32 +39,23 @@ Deno.test({
   sanitizeResources: false,
   async fn(t) {
     const sink = await startSmtpSink();
-    const proxyPort = freePort();
-    const publish = `http://localhost:${proxyPort}`;
-    const kratos = await startKratos({ publishUrl: publish, smtpUrl: sink.url });
-    const oryUrl = `${publish}/.ory`;
-    const app = Deno.serve(
-      { hostname: "127.0.0.1", port: 0, onListen() {} },
-      createApp({ oryUrl, verify: createSessionVerifier(`${oryUrl}/jwks.json`) }),
-    );
-    const proxy = await startCli([
-      "proxy",
-      `http://127.0.0.1:${app.addr.port}`,
-      publish,
-      "--sdk-url",
-      kratos.publicUrl,
-      "--protect-path-prefix",
-      "/members",
-      "--require-aal2",
-      "/members/mfa",
-      "--require-verified-email",
-      "/members/verified",
-      "--require-identity",
-      "/members/admin metadata_public.role=admin",
-      "--identity-headers",
-      "--session-recheck-interval",
-      `${RECHECK_MS / 1000}s`,
-    ], { port: proxyPort });
+    const { publish, oryUrl, kratos, ...stack } = await startProxyStack({
+      kratos: { smtpUrl: sink.url },
+      flags: [
+        "--require-aal2",
+        "/members/mfa",
+        "--require-verified-email",
+        "/members/verified",
+        "--require-identity",
+        "/members/admin metadata_public.role=admin",
+        "--identity-headers",
+        "--session-recheck-interval",
+        `${RECHECK_MS / 1000}s`,
+      ],
+    }).catch(async (error) => {
+      await sink.close();
+      throw error;
+    });
     const browser = await launchBrowser();
     const shot = await screenshots("session-rules");
     const email = `rules-${crypto.randomUUID().slice(0, 8)}@example.com`;
@@ -321,15 +309,11 @@ Deno.test({
         await page.waitForURL(/\/login\?flow=/);
       });
     } catch (error) {
-      console.error(
-        `--- orygate ---\n${proxy.output()}\n--- kratos ---\n${await kratos.readLog()}`,
-      );
+      console.error(await stack.logs());
       throw error;
     } finally {
       await browser.close();
-      await proxy.stop();
-      await app.shutdown();
-      await kratos.stop();
+      await stack.stop();
       await sink.close();
     }
   },

@@ -1,7 +1,8 @@
 /**
  * `--identity-headers`: who an active session belongs to, as plain headers for applications
  * that cannot verify a JWT: `X-Ory-Identity-Id`, `X-Ory-Session-Id`, `X-Ory-Identity-Email`
- * (the first email verifiable address, else `traits.email`) and `X-Ory-Aal`. A value that is
+ * (the first verified email address, else the first email address, else `traits.email`: see
+ * `session_fields.ts`) and `X-Ory-Aal`. A value that is
  * absent, or not visible ASCII (a header cannot carry it unambiguously), is left out. The
  * client's own copies never get this far (`proxy/upstream_headers.ts` drops them).
  *

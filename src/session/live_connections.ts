@@ -8,7 +8,8 @@
  *   connections end if Ory no longer knows it. A purge only says "what you know about this
  *   credential may be stale": it is also sent when a session changes (an AAL2 step-up, a
  *   refresh) and stays valid, which must not end anything. A `*` purge (an API logout whose
- *   token was not seen) rechecks every followed session the same way;
+ *   token was not seen) rechecks every followed session the same way, at most one such sweep
+ *   a tick (a burst of API logouts is one sweep now and one a tick later);
  * - **`expires_at` passing**: checked once a second ({@linkcode TICK_MS});
  * - **a periodic re-check** every `recheckIntervalMs` (`--session-recheck-interval`, default
  *   30 s, 0: none) per session, which finds sessions revoked where orygate could not see it
@@ -99,6 +100,8 @@ interface Group {
   checking: boolean;
   /** Asked for again while being checked: check once more afterwards. */
   again: boolean;
+  /** The `*` purge count when its last check started: later purges need another. */
+  checkedAtSweep: number;
 }
 
 const DEFAULT_TICKER: Ticker = {
@@ -122,6 +125,10 @@ export function createLiveConnections(options: LiveConnectionsOptions): LiveConn
   let connections = 0;
   let tick: unknown;
   let failing = false;
+  // `*` purges seen, when the last sweep for them ran, and whether one waits for its turn.
+  let sweeps = 0;
+  let lastSweepAt = -Infinity;
+  let sweepWaiting = false;
 
   const startTick = () => {
     if (tick === undefined) tick = ticker.start(onTick, TICK_MS);
@@ -173,6 +180,7 @@ export function createLiveConnections(options: LiveConnectionsOptions): LiveConn
   const check = async (group: Group) => {
     inFlight++;
     group.checking = true;
+    group.checkedAtSweep = sweeps;
     // The next check is due an interval after this one started, not after Ory answered
     // (which would push every check one tick later).
     group.nextCheckAt = now() + interval;
@@ -210,8 +218,25 @@ export function createLiveConnections(options: LiveConnectionsOptions): LiveConn
     pump();
   };
 
+  /**
+   * Checks every session not checked since the last `*` purge. At most one sweep a tick:
+   * each API logout is a `*`, and 20 in a row cost 675 whoami calls for 40 followed
+   * sessions (about one sweep each) before sweeps were spaced; now a burst costs one sweep
+   * now and one a tick later, whatever its size, and an ended session is still found
+   * within a tick and Ory's answer.
+   */
+  const sweep = () => {
+    sweepWaiting = false;
+    lastSweepAt = now();
+    for (const group of groups.values()) {
+      // One being checked since before the purge is checked once more afterwards (enqueue).
+      if (group.checkedAtSweep < sweeps) enqueue(group);
+    }
+  };
+
   function onTick() {
     const t = now();
+    if (sweepWaiting && t - lastSweepAt >= TICK_MS) sweep();
     for (const group of groups.values()) {
       if (group.expiresAt !== undefined && group.expiresAt <= t) endGroup(group, "expired");
       // Due at the tick nearest to it: a check is at most half a tick early or late.
@@ -236,6 +261,7 @@ export function createLiveConnections(options: LiveConnectionsOptions): LiveConn
           queued: false,
           checking: false,
           again: false,
+          checkedAtSweep: sweeps,
         };
         groups.set(session.key, group);
         startTick();
@@ -270,7 +296,9 @@ export function createLiveConnections(options: LiveConnectionsOptions): LiveConn
         if (group !== undefined) enqueue(group);
         return;
       }
-      for (const group of groups.values()) enqueue(group);
+      sweeps++;
+      if (now() - lastSweepAt >= TICK_MS) sweep();
+      else sweepWaiting = true;
     },
     get size() {
       return connections;

@@ -52,11 +52,19 @@ export function hasVerifiedEmail(session: OrySession): boolean {
   return emailAddresses(session).some((a) => a.verified === true);
 }
 
-/** The identity's first email verifiable address, else `traits.email`; undefined if none. */
+/**
+ * The identity's first verified email address, else its first email verifiable address, else
+ * `traits.email`; undefined if none. Verified first: `--require-verified-email` holds when any
+ * address is verified, and the address the app is told about on such a path must be that one,
+ * not an unverified one listed before it (an adversarial review registered a victim's address
+ * in a second email trait, verified only its own, and the first address named the victim).
+ */
 export function identityEmail(session: OrySession): string | undefined {
-  for (const address of emailAddresses(session)) {
-    if (typeof address.value === "string" && address.value !== "") return address.value;
-  }
+  const addresses = emailAddresses(session).filter((a) =>
+    typeof a.value === "string" && a.value !== ""
+  );
+  const chosen = addresses.find((a) => a.verified === true) ?? addresses[0];
+  if (chosen !== undefined) return chosen.value as string;
   const traits = identityOf(session)?.traits;
   const email = isObject(traits) ? traits.email : undefined;
   return typeof email === "string" && email !== "" ? email : undefined;

@@ -52,6 +52,9 @@ export interface WhoamiOptions {
 
 const MAX_BODY = 1024 * 1024;
 
+/** An identity id orygate can log and sign: visible ASCII, no spaces. */
+const PLAIN_ID = /^[\x21-\x7e]+$/;
+
 /** Creates a whoami client. */
 export function createWhoami(options: WhoamiOptions): Whoami {
   const fetchFn = options.fetch ?? fetch;
@@ -110,15 +113,23 @@ export function createWhoami(options: WhoamiOptions): Whoami {
       if (session?.active !== true) return { kind: "none" };
       // An active session must name its identity: a JWT with an empty `sub` names nobody
       // the app could look up, and some would take "" for a match.
-      if (typeof session.identity?.id !== "string" || session.identity.id === "") {
-        return { kind: "error", reason: "Ory's active session names no identity id" };
+      // It goes into the access log's text line and the JWT's `sub` as it is: visible ASCII
+      // only (Kratos's are UUIDs), so a broken or hostile Ory cannot forge a log line with
+      // CR/LF or hide one behind spaces and look-alike letters.
+      if (typeof session.identity?.id !== "string" || !PLAIN_ID.test(session.identity.id)) {
+        return { kind: "error", reason: "Ory's active session names no usable identity id" };
       }
-      const expiresAt = session.expires_at ? Date.parse(session.expires_at) : undefined;
-      return {
-        kind: "active",
-        session,
-        expiresAt: Number.isFinite(expiresAt) ? expiresAt : undefined,
-      };
+      // Absent means no expiry known (the cache TTL bounds it); present but unreadable is an
+      // answer orygate cannot honour, not a session that never expires.
+      const expiry: unknown = session.expires_at;
+      let expiresAt: number | undefined;
+      if (expiry !== undefined && expiry !== null) {
+        expiresAt = typeof expiry === "string" ? Date.parse(expiry) : NaN;
+        if (!Number.isFinite(expiresAt)) {
+          return { kind: "error", reason: "Ory's active session has an unreadable expires_at" };
+        }
+      }
+      return { kind: "active", session, expiresAt };
     }
   };
 }

@@ -20,10 +20,24 @@ Deno.test("identityHeaders()", async (t) => {
     assertEquals(pairs, [
       ["x-ory-identity-id", "i1"],
       ["x-ory-session-id", "s1"],
-      ["x-ory-identity-email", "first@example.com"],
+      // The verified one, though listed second (what --require-verified-email checked).
+      ["x-ory-identity-email", "second@example.com"],
       ["x-ory-aal", "aal2"],
     ]);
     assertEquals(pairs.map(([name]) => name), [...ORY_IDENTITY_HEADERS]);
+  });
+  await t.step("the first address when none is verified", () => {
+    const pairs = identityHeaders({
+      id: "s",
+      identity: {
+        id: "i",
+        verifiable_addresses: [
+          { via: "email", value: "one@example.com", verified: false },
+          { via: "email", value: "two@example.com", verified: false },
+        ],
+      },
+    });
+    assertEquals(pairs.find(([n]) => n === "x-ory-identity-email")?.[1], "one@example.com");
   });
   await t.step("traits.email without an email address; nothing without either", () => {
     const withTrait = identityHeaders({ id: "s", identity: { id: "i", traits: { email: "t@x" } } });

@@ -258,12 +258,37 @@ Deno.test("live connections: checks are bounded in flight and never queued twice
   await clock.advance(0);
   ory.release();
   await clock.advance(0);
+  assertEquals(ory.asked.length, n, "the second purge's sweep waits for the next tick");
+  ory.release();
+  await clock.advance(TICK_MS);
   ory.release();
   await clock.advance(0);
   // Each once for the first purge, and the ones under way once more for the second (it may
   // have come after Ory answered them); the queued ones were not queued twice.
   assertEquals(ory.asked.length, n + MAX_CONCURRENT_CHECKS);
   assertEquals(new Set(ory.asked).size, n);
+});
+
+Deno.test("live connections: a burst of `*` purges is one sweep now and one a tick later", async () => {
+  const { live, open, ory, clock } = setup(0);
+  const n = 40;
+  for (let i = 0; i < n; i++) {
+    open(`k${i}`);
+    ory.answers.set(`k${i}`, active(`s-k${i}`));
+  }
+  // 20 API logouts one after another (each answered before the next), as an attacker with a
+  // login could send them: before sweeps were spaced, each one asked Ory about all 40.
+  for (let i = 0; i < 20; i++) {
+    live.recheck("*");
+    await clock.advance(10);
+  }
+  assertEquals(ory.asked.length, n, "the first purge's sweep");
+  ory.answers.set("k7", { kind: "none" }); // this one's logout came in the burst
+  await clock.advance(TICK_MS);
+  assertEquals(ory.asked.length, 2 * n, "one more sweep for the rest of the burst");
+  await clock.advance(5 * TICK_MS);
+  assertEquals(ory.asked.length, 2 * n, "and nothing after it");
+  assertEquals(live.size, n - 1, "the ended session was found");
 });
 
 Deno.test("live connections: unfollowed connections are never ended", () => {

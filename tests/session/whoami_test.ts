@@ -97,13 +97,43 @@ Deno.test("createWhoami()", async (t) => {
 });
 
 Deno.test("createWhoami(): an active session without an identity id is an error", async () => {
-  for (const identity of [{ id: "" }, {}, undefined, { id: 42 }]) {
+  // Also ids a log line or a `sub` cannot carry as they are (a review forged an access line
+  // with one).
+  for (
+    const identity of [
+      { id: "" },
+      {},
+      undefined,
+      { id: 42 },
+      { id: "i31\r\nX-Ory-Aal: aal2" },
+      { id: " i1" },
+      { id: "ï1" },
+    ]
+  ) {
     const whoami = createWhoami({
       oryBase: "https://x.projects.oryapis.com",
       fetch: fakeFetch([() => Response.json({ ...active, identity })]),
     });
     const result = await whoami(cred);
     assertEquals(result.kind, "error", JSON.stringify(identity));
+  }
+});
+
+Deno.test("createWhoami(): an unreadable expires_at is an error, an absent one no expiry", async () => {
+  for (const expires_at of ["garbage", 1_900_000_000, true, {}]) {
+    const whoami = createWhoami({
+      oryBase: "https://x.projects.oryapis.com",
+      fetch: fakeFetch([() => Response.json({ ...active, expires_at })]),
+    });
+    assertEquals((await whoami(cred)).kind, "error", JSON.stringify(expires_at));
+  }
+  for (const expires_at of [undefined, null]) {
+    const whoami = createWhoami({
+      oryBase: "https://x.projects.oryapis.com",
+      fetch: fakeFetch([() => Response.json({ ...active, expires_at })]),
+    });
+    const result = await whoami(cred);
+    assertEquals(result.kind === "active" ? result.expiresAt : "not active", undefined);
   }
 });
 

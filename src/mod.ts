@@ -48,6 +48,8 @@ export { parseConfig, type ParseInput, type RawOptions } from "./config/parse.ts
 export type { Config, CorsConfig, JwtConfig, LogLevel, Mode, TlsConfig } from "./config/config.ts";
 export type { UpstreamClient, UpstreamRequest, UpstreamResponse } from "./http1/upstream.ts";
 export type { Logger } from "./log/logger.ts";
+export type { KeySet, SigningKey } from "./jwt/keys.ts";
+export type { RevocationBus, RevocationHandlers } from "./session/revocation_bus.ts";
 export {
   ConfigError,
   type ErrorCode,

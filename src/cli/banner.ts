@@ -21,6 +21,8 @@ export interface BannerDetails {
     /** The `--jwks` file and whether this start created it; absent: a key made for this run. */
     readonly file?: { readonly path: string; readonly created: boolean };
   };
+  /** Event loops accepting on the port (`--workers`); default 1. */
+  readonly workers?: number;
   /** What `proxy local` serves HTTPS with. */
   readonly tls?: {
     /** The local CA's certificate file. */
@@ -47,6 +49,7 @@ export function readyBanner(config: Config, version: string, details: BannerDeta
       `  set ORY_SDK_URL=${publish}           # Windows CMD`,
       `  $env:ORY_SDK_URL = "${publish}"      # Windows PowerShell`,
     );
+    lines.push(`  workers:         ${describeWorkers(details.workers ?? 1)}`);
     if (config.metricsAddress) {
       lines.push(`  metrics:         ${metricsUrl(config.metricsAddress)}`);
     }
@@ -85,11 +88,16 @@ export function readyBanner(config: Config, version: string, details: BannerDeta
       const plain = publish.replace(/^https:/, "http:");
       lines.push(`  plain http:       ${plain} is redirected to ${publish}`);
     }
+    lines.push(`  workers:          ${describeWorkers(details.workers ?? 1)}`);
     if (config.metricsAddress) {
       lines.push(`  metrics:          ${metricsUrl(config.metricsAddress)}`);
     }
   }
   return lines.join("\n") + "\n";
+}
+
+function describeWorkers(workers: number): string {
+  return workers === 1 ? "1" : `${workers} (event loops sharing the port)`;
 }
 
 function describeKeys(keys: NonNullable<BannerDetails["keys"]>): string {

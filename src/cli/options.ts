@@ -91,6 +91,10 @@ export function addSharedOptions(command: Command): Command {
       "text, or json: one JSON object per line on stderr (default: text; env: ORYGATE_LOG_FORMAT)",
     )
     .option(
+      "--workers <n|auto>",
+      "event loops accepting on the port, auto: one per core (default: 1; env: ORYGATE_WORKERS; Linux)",
+    )
+    .option(
       "--metrics-address <host:port>",
       "serve Prometheus metrics at GET /metrics on this address, e.g. 127.0.0.1:9464 (default: off; env: ORYGATE_METRICS_ADDRESS)",
     );

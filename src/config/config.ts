@@ -138,6 +138,12 @@ export interface Config {
    * env `ORYGATE_METRICS_ADDRESS`); undefined: no metrics are kept at all.
    */
   readonly metricsAddress?: ListenAddress;
+  /**
+   * Event loops accepting on the public port (`--workers`, env `ORYGATE_WORKERS`; `auto`: the
+   * cores this process may use). 1 serves on the main thread; more run that many workers that
+   * share the port (`cli/worker_pool.ts`), where the system allows it.
+   */
+  readonly workers: number;
   /** Open the browser at the publish URL once listening. */
   readonly open: boolean;
   /** TLS for `proxy local`; undefined serves plain HTTP. */

@@ -65,6 +65,8 @@ export interface RawOptions {
   maxRewriteSize?: string;
   logFormat?: string;
   metricsAddress?: string;
+  /** A count, or `auto`. */
+  workers?: string;
   /** False with `--no-https` (proxy local). */
   https?: boolean;
   dontInstallCert?: boolean;
@@ -81,6 +83,8 @@ export interface ParseInput {
   publishUrl?: string;
   options: RawOptions;
   env: Readonly<Record<string, string | undefined>>;
+  /** The cores `--workers auto` means; default `navigator.hardwareConcurrency`. */
+  cores?: number;
 }
 
 const DEFAULT_PORT = 4000;
@@ -99,6 +103,8 @@ const DEFAULT_HEADER_TIMEOUT_MS = 10_000;
 /** Envoy's stream idle timeout; WebSocket apps that ping do so every 30–60 s. */
 const DEFAULT_WEBSOCKET_IDLE_TIMEOUT_MS = 300_000;
 const DEFAULT_MAX_REWRITE_BYTES = 8 * 1024 * 1024;
+/** More event loops than this is a typo (a 64-core machine runs `auto`). */
+const MAX_WORKERS = 256;
 const HEADER_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /** Validates everything and returns a frozen {@linkcode Config}; throws {@linkcode ConfigError}. */
@@ -152,6 +158,10 @@ export function parseConfig(input: ParseInput): Config {
     metricsAddress: parseMetricsAddress(options, env, {
       hostname: options.host ?? "0.0.0.0",
       port,
+    }),
+    workers: parseWorkers(options.workers ?? nonEmpty(env.ORYGATE_WORKERS), {
+      name: options.workers !== undefined ? "--workers" : "ORYGATE_WORKERS",
+      cores: input.cores ?? navigator.hardwareConcurrency,
     }),
     open: options.open ?? local,
     tls,
@@ -262,6 +272,28 @@ function parseMetricsAddress(
     );
   }
   return { hostname, port };
+}
+
+/** `--workers <n|auto>` (or `ORYGATE_WORKERS`): 1 by default; `auto` is one per core. */
+function parseWorkers(
+  value: string | undefined,
+  where: { readonly name: string; readonly cores: number },
+): number {
+  if (value === undefined) return 1;
+  const text = value.trim().toLowerCase();
+  if (text === "auto") return Math.max(1, Math.min(MAX_WORKERS, where.cores));
+  if (!/^\d+$/.test(text)) {
+    throw new ConfigError(
+      `Cannot parse ${where.name}: "${value}" is not a count (use e.g. 2, or auto for one per core)`,
+    );
+  }
+  const n = Number(text);
+  if (n < 1 || n > MAX_WORKERS) {
+    throw new ConfigError(
+      `Cannot use ${where.name} ${n}: it must be between 1 and ${MAX_WORKERS} (or auto)`,
+    );
+  }
+  return n;
 }
 
 /** Session → JWT settings; JWTs are never on in the tunnel. */

@@ -12,7 +12,7 @@
  */
 import type { Config } from "../config/config.ts";
 import { createJwksRoute } from "../jwt/jwks.ts";
-import { generateSigningKey, type KeySet, loadOrCreateKeySet, parseKeySet } from "../jwt/keys.ts";
+import { type KeySet, loadConfiguredKeySet } from "../jwt/keys.ts";
 import { createMinter } from "../jwt/mint.ts";
 import type { BuiltinRoutes, ObservedResponse, SessionFollower } from "../proxy/contracts.ts";
 import type { ProxyRequest } from "../http1/message.ts";
@@ -20,7 +20,11 @@ import type { Logger } from "../log/logger.ts";
 import { NO_METRICS, type SessionCheckResult, type SessionMetrics } from "../metrics/metrics.ts";
 import { createTtlCache } from "./cache.ts";
 import { createLiveConnections, type EndReason } from "./live_connections.ts";
-import { connectRevocationBus } from "./revocation_bus.ts";
+import {
+  connectRevocationBus,
+  type RevocationBus,
+  type RevocationHandlers,
+} from "./revocation_bus.ts";
 import { extractCredentials, isOrySessionCookie } from "./credentials.ts";
 import { createSessionGate, type SessionEntry, type SessionGate } from "./gate.ts";
 import { compileAccessRules } from "./access_rules.ts";
@@ -49,9 +53,44 @@ export interface SessionFeatureDeps {
   readonly onSigningKeys?: (keys: KeySet) => void;
   /** Counts session checks, cache hits, JWTs and denials; default: nothing. */
   readonly metrics?: SessionMetrics;
+  /**
+   * The signing keys, loaded already (with `--workers`, once by the parent for every
+   * worker); default: loaded here from the config.
+   */
+  readonly keys?: KeySet;
+  /**
+   * Connects this cache to the others that must drop a session it saw end; default: the
+   * Redis channel of `--redis-url`, if given. A worker is given its link to its parent, which
+   * fans purges out to the other workers and to Redis.
+   */
+  readonly revocationBus?: (handlers: RevocationHandlers) => RevocationBus;
 }
 
 const MAX_CACHED_SESSIONS = 10_000;
+
+/**
+ * Whether the config turns session features on: `proxy` with JWTs, access rules or identity
+ * headers.
+ */
+export function sessionFeaturesOn(config: Config): boolean {
+  const anyRule = config.protect.length + config.requireAal2.length +
+      config.requireVerifiedEmail.length + config.requireIdentity.length > 0;
+  return config.mode === "proxy" && (config.jwt.enabled || anyRule || config.identityHeaders);
+}
+
+/**
+ * The access rules of the config, compiled: throws ConfigError for a bad one. (With
+ * `--workers`, the parent calls it first too, so a bad rule is reported before any key file
+ * is touched.)
+ */
+export function compileRules(config: Config): ReturnType<typeof compileAccessRules> {
+  return compileAccessRules({
+    protect: config.protect,
+    aal2: config.requireAal2,
+    verifiedEmail: config.requireVerifiedEmail,
+    identity: config.requireIdentity,
+  });
+}
 
 /** Builds the session features, or undefined when none are on. */
 export async function createSessionFeatures(
@@ -60,20 +99,13 @@ export async function createSessionFeatures(
 ): Promise<SessionFeatures | undefined> {
   if (config.mode !== "proxy") return undefined;
   // Compiled first so a bad rule is reported before any key file is touched.
-  const requirementsFor = compileAccessRules({
-    protect: config.protect,
-    aal2: config.requireAal2,
-    verifiedEmail: config.requireVerifiedEmail,
-    identity: config.requireIdentity,
-  });
-  const anyRule = config.protect.length + config.requireAal2.length +
-      config.requireVerifiedEmail.length + config.requireIdentity.length > 0;
-  if (!config.jwt.enabled && !anyRule && !config.identityHeaders) return undefined;
+  const requirementsFor = compileRules(config);
+  if (!sessionFeaturesOn(config)) return undefined;
 
   let keys: KeySet | undefined;
   const routes = new Map<string, (req: ProxyRequest) => Response>();
   if (config.jwt.enabled) {
-    keys = await loadKeys(config.jwt);
+    keys = deps.keys ?? await loadConfiguredKeySet(config.jwt);
     deps.onSigningKeys?.(keys);
     const jwks = createJwksRoute(keys);
     routes.set(`${config.oryPrefix}/jwks.json`, jwks);
@@ -144,25 +176,25 @@ export async function createSessionFeatures(
   };
 
   /**
-   * The one place a purge takes effect in this process, whichever source it came from (a
-   * logout here, another instance through Redis, Redis coming back): the cached answer goes,
-   * and followed connections of the session are checked with Ory at once (`*`: all of them).
+   * The one place a purge takes effect in this event loop, whichever source it came from (a
+   * logout here, another worker through the parent with `--workers`, another instance through
+   * Redis, Redis coming back): the cached answer goes, and followed connections of the session
+   * are checked with Ory at once (`*`: all of them).
    */
   const purge = (key: string) => {
     if (key === "*") cache.clear();
     else cache.delete(key);
     live.recheck(key);
   };
-  // A logout seen here is dropped here at once, and in every other instance through Redis.
-  const bus = config.jwt.redisUrl === undefined ? undefined : connectRevocationBus(
-    config.jwt.redisUrl,
-    {
+  // A logout seen here is dropped here at once, and everywhere else through the bus: Redis's
+  // channel, or with `--workers` the parent, which tells the other workers and Redis.
+  const handlers: RevocationHandlers = { onRevoked: purge, onResync: () => purge("*") };
+  const bus = deps.revocationBus?.(handlers) ??
+    (config.jwt.redisUrl === undefined ? undefined : connectRevocationBus(config.jwt.redisUrl, {
+      ...handlers,
       logger: deps.logger,
-      onRevoked: purge,
-      onResync: () => purge("*"),
       countError: metrics.redisError,
-    },
-  );
+    }));
   const revoke = (key: string) => {
     purge(key);
     bus?.publish(key);
@@ -238,17 +270,6 @@ const ENDED_BECAUSE: Record<EndReason, string> = {
   expired: "the session expired",
   inactive: "Ory no longer knows the session",
 };
-
-/** The signing keys: from the `--jwks`/`ORYGATE_JWKS` file or JSON, else new for this run. */
-async function loadKeys(jwt: Config["jwt"]): Promise<KeySet> {
-  const flag = jwt.jwksSource ?? "--jwks";
-  if (jwt.jwksFile !== undefined) return await loadOrCreateKeySet(jwt.jwksFile, undefined, flag);
-  if (jwt.jwksJson !== undefined) {
-    const set = await parseKeySet(flag, jwt.jwksJson);
-    return { ...set, file: { path: `the ${flag} value`, created: false } };
-  }
-  return { keys: [await generateSigningKey()] };
-}
 
 /** Each whoami call counted by its result, and timed. */
 function countedWhoami(whoami: Whoami, metrics: SessionMetrics): Whoami {

@@ -61,6 +61,24 @@ Deno.test("readyBanner() for proxy local names the CA and the plain-http redirec
   assertEquals(line(readyBanner(proxy, "1.0.0"), "plain http"), undefined);
 });
 
+Deno.test("readyBanner() says how many workers serve", () => {
+  assertEquals(line(readyBanner(proxy, "1.0.0"), "workers"), "1");
+  assertEquals(
+    line(readyBanner(proxy, "1.0.0", { workers: 4 }), "workers"),
+    "4 (event loops sharing the port)",
+  );
+  const tunnel = parseConfig({
+    command: "tunnel",
+    appUrl: "http://127.0.0.1:3000",
+    options: { sdkUrl: "http://127.0.0.1:4433" },
+    env: {},
+  });
+  assertEquals(
+    line(readyBanner(tunnel, "1.0.0", { workers: 2 }), "workers"),
+    "2 (event loops sharing the port)",
+  );
+});
+
 Deno.test("readyBanner() lists the access rules and identity headers", () => {
   const ruled = parseConfig({
     command: "proxy",

@@ -289,6 +289,53 @@ Deno.test("parseConfig(): --log-format and --metrics-address", async (t) => {
   });
 });
 
+Deno.test("parseConfig(): --workers and ORYGATE_WORKERS", async (t) => {
+  const parse = (
+    options: ParseInput["options"],
+    env: Record<string, string> = {},
+    cores = 8,
+  ) =>
+    parseConfig({
+      command: "proxy",
+      appUrl: "http://localhost:3000",
+      options: { sdkUrl: "http://127.0.0.1:4433", ...options },
+      env,
+      cores,
+    }).workers;
+  await t.step("one by default; a count; auto is one per core", () => {
+    assertEquals(parse({}), 1);
+    assertEquals(parse({ workers: "3" }), 3);
+    assertEquals(parse({ workers: "auto" }, {}, 6), 6);
+    assertEquals(parse({ workers: " AUTO " }, {}, 1), 1);
+    assertEquals(parse({}, { ORYGATE_WORKERS: "4" }), 4);
+    assertEquals(parse({ workers: "2" }, { ORYGATE_WORKERS: "4" }), 2);
+    assertEquals(parse({}, { ORYGATE_WORKERS: "" }), 1);
+  });
+  await t.step(
+    "0, words, fractions and absurd counts are ConfigErrors naming the setting",
+    async () => {
+      for (
+        const [options, env, re] of <[ParseInput["options"], Record<string, string>, RegExp][]> [
+          [
+            { workers: "0" },
+            {},
+            /^Cannot use --workers 0: it must be between 1 and 256 \(or auto\)$/,
+          ],
+          [
+            { workers: "abc" },
+            {},
+            /^Cannot parse --workers: "abc" is not a count \(use e\.g\. 2, or auto/,
+          ],
+          [{ workers: "1.5" }, {}, /^Cannot parse --workers: "1\.5" is not a count/],
+          [{ workers: "-2" }, {}, /^Cannot parse --workers: "-2" is not a count/],
+          [{ workers: "1000" }, {}, /^Cannot use --workers 1000: it must be between 1 and 256/],
+          [{}, { ORYGATE_WORKERS: "many" }, /^Cannot parse ORYGATE_WORKERS: "many" is not a count/],
+        ]
+      ) await assertThrows(() => parse(options, env), ConfigError, re);
+    },
+  );
+});
+
 Deno.test("parseConfig(): access rule flags and --identity-headers", async (t) => {
   const flags = {
     protectPathPrefix: ["/members"],

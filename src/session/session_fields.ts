@@ -40,11 +40,17 @@ export function assuranceLevel(session: OrySession): string | undefined {
   return typeof aal === "string" ? aal : undefined;
 }
 
-/** The identity's verifiable addresses sent via email. */
-function emailAddresses(session: OrySession): Json[] {
+/**
+ * The identity's verifiable addresses sent via email that name one (a non-empty string
+ * `value`). The rule and the header read the same list: a "verified" entry without a value
+ * once let `--require-verified-email` pass while the header fell back to an unverified one.
+ */
+function emailAddresses(session: OrySession): (Json & { readonly value: string })[] {
   const addresses = identityOf(session)?.verifiable_addresses;
   if (!Array.isArray(addresses)) return [];
-  return addresses.filter((a): a is Json => isObject(a) && a.via === "email");
+  return addresses.filter((a): a is Json & { value: string } =>
+    isObject(a) && a.via === "email" && typeof a.value === "string" && a.value !== ""
+  );
 }
 
 /** Whether at least one email address of the identity is verified (`verified: true`). */
@@ -60,11 +66,9 @@ export function hasVerifiedEmail(session: OrySession): boolean {
  * in a second email trait, verified only its own, and the first address named the victim).
  */
 export function identityEmail(session: OrySession): string | undefined {
-  const addresses = emailAddresses(session).filter((a) =>
-    typeof a.value === "string" && a.value !== ""
-  );
+  const addresses = emailAddresses(session);
   const chosen = addresses.find((a) => a.verified === true) ?? addresses[0];
-  if (chosen !== undefined) return chosen.value as string;
+  if (chosen !== undefined) return chosen.value;
   const traits = identityOf(session)?.traits;
   const email = isObject(traits) ? traits.email : undefined;
   return typeof email === "string" && email !== "" ? email : undefined;

@@ -1,5 +1,6 @@
 import { ORY_IDENTITY_HEADERS } from "../../src/proxy/ory_headers.ts";
 import { identityHeaders } from "../../src/session/identity_headers.ts";
+import { hasVerifiedEmail } from "../../src/session/session_fields.ts";
 import { assertEquals } from "../_support/assert.ts";
 
 Deno.test("identityHeaders()", async (t) => {
@@ -39,6 +40,29 @@ Deno.test("identityHeaders()", async (t) => {
     });
     assertEquals(pairs.find(([n]) => n === "x-ory-identity-email")?.[1], "one@example.com");
   });
+  await t.step(
+    "a verified entry without a value verifies nothing (the rule and the header agree)",
+    () => {
+      // A second review round's counterexample: the rule passed on the valueless entry while the
+      // header fell back to the unverified address.
+      for (const value of [undefined, null, 42, "", {}, ["unv@x.com"]]) {
+        const session = {
+          id: "s",
+          identity: {
+            id: "i",
+            traits: { email: "trait@x.com" },
+            verifiable_addresses: [
+              { via: "email", value, verified: true },
+              { via: "email", value: "unv@x.com", verified: false },
+            ],
+          },
+        };
+        assertEquals(hasVerifiedEmail(session), false, JSON.stringify(value));
+        const email = identityHeaders(session).find(([n]) => n === "x-ory-identity-email")?.[1];
+        assertEquals(email, "unv@x.com", JSON.stringify(value));
+      }
+    },
+  );
   await t.step("traits.email without an email address; nothing without either", () => {
     const withTrait = identityHeaders({ id: "s", identity: { id: "i", traits: { email: "t@x" } } });
     assertEquals(withTrait.find(([n]) => n === "x-ory-identity-email")?.[1], "t@x");

@@ -33,6 +33,12 @@
  * - `sse`: `--streams` (1000) concurrent event streams, one event per 100 ms each, held for the
  *   wrk duration; events/s in total, event delay p50/p99, the proxy's CPU and RSS. The baseline
  *   proxies them with `proxy_buffering off`.
+ * - `workers`: load (a) on one orygate per `--workers` count (`--workers 1,2`, the default),
+ *   side by side, in `--pairs` rounds of short wrk runs (`wrk -t2 -c64`, so that one load
+ *   thread does not cap several workers), the order rotated each round; reports each one's
+ *   req/s and CPU µs per request (all its threads), its req/s over the first count's (median
+ *   of the rounds), nginx's CPU µs per request behind it and how busy the host's CPUs were.
+ *   `--workers` alone runs only this scenario.
  *
  * Each proxy runs in a fresh process per scenario. Results print as a table and go to
  * `bench-results/<timestamp>.json`.
@@ -67,6 +73,8 @@ interface Options {
   readonly streams: number;
   /** The Go `ory` binary for the `ory` target (`--ory-bin` or `ORY_PROXY_BIN`). */
   readonly oryBin?: string;
+  /** `--workers` counts compared by the `workers` scenario. */
+  readonly workers: readonly number[];
 }
 
 type ProxyKind = "cli" | "ory";
@@ -88,9 +96,17 @@ function parseOptions(args: readonly string[]): Options {
       throw new Error('Cannot bench target "ory": give the Go binary with --ory-bin <path>');
     }
   }
+  const workersFlag = get("workers");
+  const workers = (workersFlag ?? "1,2").split(",").map((w) => Number(w));
+  if (!workers.every((n) => Number.isInteger(n) && n >= 1) || new Set(workers).size < 2) {
+    throw new Error(
+      `Cannot parse --workers: "${workersFlag}" is not two or more counts (e.g. 1,2)`,
+    );
+  }
   // A mistyped id would otherwise run nothing and print an empty table.
   const ids = SCENARIOS.map((s) => s.id);
-  const scenarios = get("scenarios")?.split(",") ?? ids;
+  const scenarios = get("scenarios")?.split(",") ??
+    (workersFlag !== undefined ? ["workers"] : ids.filter((id) => id !== "workers"));
   for (const id of scenarios) {
     if (!ids.includes(id)) throw new Error(`Cannot bench scenario "${id}": use ${ids.join(", ")}`);
   }
@@ -106,7 +122,7 @@ function parseOptions(args: readonly string[]): Options {
   }
   const duration = get("duration") ?? "10s";
   seconds(duration); // fails now rather than after the first scenarios
-  return { duration, rounds, pairs, targets, scenarios, streams, oryBin };
+  return { duration, rounds, pairs, targets, scenarios, streams, oryBin, workers };
 }
 
 /** wrk's duration syntax (`10`, `10s`, `2m`, `1h`) in seconds; the SSE hold uses it too. */
@@ -432,10 +448,18 @@ interface WrkResult {
   readonly errors: number;
 }
 
-async function wrk(url: string, duration: string, headers: string[] = []): Promise<WrkResult> {
+async function wrk(
+  url: string,
+  duration: string,
+  headers: string[] = [],
+  load: { readonly threads: number; readonly connections: number } = {
+    threads: 1,
+    connections: 32,
+  },
+): Promise<WrkResult> {
   const out = await run("wrk", [
-    "-t1",
-    "-c32",
+    `-t${load.threads}`,
+    `-c${load.connections}`,
     `-d${duration}`,
     "--latency",
     ...headers.flatMap((h) => ["-H", h]),
@@ -685,6 +709,13 @@ interface Row {
   /** `logging`: req/s with the access log over `--quiet` (median of alternating pairs). */
   readonly loggingRatio?: number;
   readonly loggingPairRatios?: number[];
+  /** `workers`: req/s over the first `--workers` count's, the median of the rounds. */
+  readonly workersRatio?: number;
+  readonly workersRoundRatios?: number[];
+  /** `workers`: nginx's CPU time per request behind this proxy, in microseconds. */
+  readonly nginxUsPerReq?: number;
+  /** `workers`: how busy the host's CPUs were during the runs, in % of all of them. */
+  readonly hostBusyPercent?: number;
   /** (b): Ory session checks over the proxy's whole life (the check, warm-up and load). */
   readonly whoamiCalls?: number;
   /** The proxy's CPU time per request, in microseconds. */
@@ -1127,6 +1158,77 @@ const loggingCost: Scenario = {
   },
 };
 
+/** Busy and total CPU time of the whole host, from /proc/stat (in clock ticks). */
+async function hostCpu(): Promise<{ busy: number; total: number }> {
+  const line = (await Deno.readTextFile("/proc/stat")).split("\n")[0];
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = line.split(/\s+/).slice(1, 9)
+    .map(Number);
+  const busy = user + nice + system + irq + softirq + steal;
+  return { busy, total: busy + idle + iowait };
+}
+
+const workersScaling: Scenario = {
+  id: "workers",
+  title: "(a) with --workers 1 and more, rounds in rotating order, wrk -t2 -c64",
+  async run(ctx) {
+    const counts = ctx.options.workers;
+    const load = { threads: 2, connections: 64 };
+    const slice = `${Math.max(2, Math.round(seconds(ctx.options.duration) / 4))}s`;
+    const proxies: Proxy[] = [];
+    try {
+      for (const n of counts) {
+        proxies.push(
+          await startProxy("cli", { app: ctx.nginx.upstreamUrl }, ctx, ["--workers", String(n)]),
+        );
+      }
+      for (const p of proxies) await wrk(p.url + "/", "3s", [], load); // warm-up: JIT, pools
+      const runs = counts.map(() => ({
+        results: [] as WrkResult[],
+        cpuMs: 0,
+        nginxMs: 0,
+        busy: 0,
+        total: 0,
+      }));
+      const ratios = counts.map(() => [] as number[]);
+      for (let round = 0; round < ctx.options.pairs; round++) {
+        const rps: number[] = [];
+        for (let k = 0; k < counts.length; k++) {
+          const i = (k + round) % counts.length; // rotated: no count always goes first
+          const before = {
+            cpu: await cpuMs(proxies[i].pid),
+            nginx: await cpuMs(ctx.nginx.workerPid),
+            host: await hostCpu(),
+          };
+          const result = await wrk(proxies[i].url + "/", slice, [], load);
+          const host = await hostCpu();
+          runs[i].cpuMs += await cpuMs(proxies[i].pid) - before.cpu;
+          runs[i].nginxMs += await cpuMs(ctx.nginx.workerPid) - before.nginx;
+          runs[i].busy += host.busy - before.host.busy;
+          runs[i].total += host.total - before.host.total;
+          runs[i].results.push(result);
+          rps[i] = result.rps;
+        }
+        for (let i = 0; i < counts.length; i++) ratios[i].push(rps[i] / rps[0]);
+      }
+      return counts.map((n, i) => {
+        const requests = runs[i].results.reduce((sum, r) => sum + r.requests, 0);
+        return {
+          scenario: "workers",
+          target: "cli" as const,
+          variant: `--workers ${n}`,
+          ...summarize(runs[i], true),
+          workersRatio: median(ratios[i]),
+          workersRoundRatios: ratios[i],
+          nginxUsPerReq: runs[i].nginxMs * 1000 / requests,
+          hostBusyPercent: runs[i].busy / runs[i].total * 100,
+        };
+      });
+    } finally {
+      for (const p of proxies) await p.stop();
+    }
+  },
+};
+
 const SCENARIOS: readonly Scenario[] = [
   anonymous,
   session,
@@ -1135,6 +1237,7 @@ const SCENARIOS: readonly Scenario[] = [
   sse,
   metricsCost,
   loggingCost,
+  workersScaling,
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -1181,7 +1284,10 @@ const COLUMNS: readonly (readonly [string, (r: Row) => string])[] = [
   ["× anon", (r) => fmt(r.anonRatio, 2)],
   ["metrics on/off", (r) => fmt(r.metricsRatio, 3)],
   ["log/quiet", (r) => fmt(r.loggingRatio, 3)],
+  ["× first", (r) => fmt(r.workersRatio, 2)],
   ["CPU µs/req", (r) => fmt(r.cpuUsPerReq, 0)],
+  ["nginx µs/req", (r) => fmt(r.nginxUsPerReq, 1)],
+  ["host busy %", (r) => fmt(r.hostBusyPercent, 0)],
   ["errors", (r) => fmt(r.errors, 0)],
   ["whoami", (r) => fmt(r.whoamiCalls, 0)],
   ["MB/s", (r) => fmt(r.mbPerSec, 0)],
@@ -1217,6 +1323,10 @@ function legend(rows: readonly Row[]): string {
     ran("metrics") &&
     "metrics: on/off = req/s with --metrics-address over without, the median ratio over " +
       "alternating pairs of wrk runs (the bound: at least 0.97).",
+    ran("workers") &&
+    "workers: × first = req/s over the first --workers count's, the median over rounds in " +
+      "rotating order; CPU µs/req = all the proxy's threads; host busy % = all CPUs of the host " +
+      "(wrk, nginx and other tenants included), 100 = saturated.",
     ran("logging") &&
     "logging: log/quiet = req/s with the default access log (to /dev/null) over --quiet, the " +
       "median ratio over alternating pairs of wrk runs (the target: at least 0.95).",

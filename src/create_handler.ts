@@ -19,6 +19,7 @@ import { createProxyEngine } from "./proxy/handler.ts";
 import type { UpstreamClient } from "./http1/upstream.ts";
 import { createLogger, type Logger } from "./log/logger.ts";
 import { createSessionFeatures } from "./session/features.ts";
+import type { RevocationBus, RevocationHandlers } from "./session/revocation_bus.ts";
 import { createReadiness } from "./health/readiness.ts";
 import { createHealthRoutes } from "./health/routes.ts";
 import type { Metrics } from "./metrics/metrics.ts";
@@ -34,6 +35,13 @@ export interface OrygateHandlerDeps {
   readonly onSigningKeys?: (keys: KeySet) => void;
   /** What is counted (`metrics/prometheus.ts` with `--metrics-address`); default: nothing. */
   readonly metrics?: Metrics;
+  /** The signing keys, loaded already; default: loaded from the config (`--jwks`). */
+  readonly keys?: KeySet;
+  /**
+   * Where logouts go beyond this engine's session cache, and come from; default: Redis with
+   * `--redis-url`. (`session/features.ts`)
+   */
+  readonly revocationBus?: (handlers: RevocationHandlers) => RevocationBus;
 }
 
 /**
@@ -51,6 +59,8 @@ export async function createOrygateHandler(
     fetch: deps.fetch,
     onSigningKeys: deps.onSigningKeys,
     metrics: deps.metrics,
+    keys: deps.keys,
+    revocationBus: deps.revocationBus,
   });
   const health = createHealthRoutes(
     createReadiness({ oryBase: config.oryBase, fetch: deps.fetch }),
@@ -62,6 +72,7 @@ export async function createOrygateHandler(
     gate: session?.gate,
     routes: new Map([...health, ...session?.routes ?? []]),
     observeOry: session?.observeOry,
+    followSession: session?.followSession,
   });
   const closeEngine = engine.close;
   engine.close = () => {

@@ -33,18 +33,23 @@ export { createOrygateHandler, type OrygateHandlerDeps } from "./create_handler.
 export { createProxyHandler, type ProxyHandler } from "./proxy/web_adapter.ts";
 export { createProxyEngine } from "./proxy/handler.ts";
 export type {
+  AdmittedSession,
   AppRequestGate,
   BuiltinRoutes,
   ClientInfo,
+  GateFacts,
   ObservedResponse,
   ProxyEngine,
   ProxyHandlerDeps,
+  SessionFollower,
 } from "./proxy/contracts.ts";
-export type { ProxyRequest, ProxyResult, UpgradedConnection } from "./http1/message.ts";
+export type { ProxyRequest, ProxyResult, TunnelConn, UpgradedConnection } from "./http1/message.ts";
 export { parseConfig, type ParseInput, type RawOptions } from "./config/parse.ts";
 export type { Config, CorsConfig, JwtConfig, LogLevel, Mode, TlsConfig } from "./config/config.ts";
 export type { UpstreamClient, UpstreamRequest, UpstreamResponse } from "./http1/upstream.ts";
 export type { Logger } from "./log/logger.ts";
+export type { KeySet, SigningKey } from "./jwt/keys.ts";
+export type { RevocationBus, RevocationHandlers } from "./session/revocation_bus.ts";
 export {
   ConfigError,
   type ErrorCode,

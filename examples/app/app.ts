@@ -7,7 +7,8 @@
 import { errorMessage, renderFlow } from "./flow_view.ts";
 import { type Html, markup, page, SITE_NAME } from "./html.ts";
 import { browserFlowUrl, createLogoutUrl, type FlowKind, getError, getFlow } from "./ory.ts";
-import { emailOf, type SessionClaims, type SessionVerifier } from "./session.ts";
+import { echoSocket, eventStream, livePage } from "./live.ts";
+import { emailOf, hasVerifiedEmail, type SessionClaims, type SessionVerifier } from "./session.ts";
 
 /** Options of {@link createApp}. */
 export interface AppOptions {
@@ -23,7 +24,16 @@ const FLOW_TITLES: Record<FlowKind, string> = {
   login: "Sign in",
   registration: "Sign up",
   settings: "Account settings",
+  verification: "Verify your email address",
 };
+
+/** What `orygate --identity-headers` adds (shown next to the JWT's claims, for comparison). */
+const IDENTITY_HEADERS = [
+  "X-Ory-Identity-Id",
+  "X-Ory-Session-Id",
+  "X-Ory-Identity-Email",
+  "X-Ory-Aal",
+];
 
 /**
  * Creates the app's request handler.
@@ -52,7 +62,8 @@ export function createApp(options: AppOptions): (request: Request) => Promise<Re
 
       case "/login":
       case "/registration":
-      case "/settings": {
+      case "/settings":
+      case "/verification": {
         const kind = url.pathname.slice(1) as FlowKind;
         const flowId = url.searchParams.get("flow");
         const restart = () =>
@@ -89,18 +100,17 @@ Ory answered ${result.status}: ${errorMessage(result.error)}</p>`,
         );
       }
 
-      case "/members": {
-        const claims = await verify(request);
-        if (!claims) return unauthorized(new URL("/members", oryUrl).href);
-        const email = emailOf(claims);
-        return page(
-          "Members",
-          markup`<p data-testid="member-greeting">Welcome, <strong data-testid="member-email">${email}</strong>!</p>
-<p>Identity <code data-testid="member-identity-id">${claims.sub}</code>. This page trusts only the
-JWT that orygate signed, verified against <code>${oryUrl}/jwks.json</code>:</p>
-<pre data-testid="member-claims">${JSON.stringify(claims, null, 2)}</pre>`,
-        );
-      }
+      case "/members":
+        return members(request, url.pathname, await verify(request), oryUrl);
+
+      case "/live":
+        return livePage();
+
+      case "/events":
+        return eventStream();
+
+      case "/echo":
+        return echoSocket(request);
 
       case "/logout": {
         const logoutUrl = await createLogoutUrl(oryUrl, ory);
@@ -116,6 +126,9 @@ JWT that orygate signed, verified against <code>${oryUrl}/jwks.json</code>:</p>
       }
 
       default:
+        if (url.pathname.startsWith("/members/")) {
+          return members(request, url.pathname, await verify(request), oryUrl);
+        }
         return page(
           "Not found",
           markup`<p data-testid="not-found">No page at ${url.pathname}.</p>`,
@@ -132,7 +145,7 @@ JWT that orygate signed, verified against <code>${oryUrl}/jwks.json</code>:</p>
  * UI does: whoever was sent to sign in from /members and signs up instead still lands there.
  */
 function switchFlowLink(oryUrl: string, kind: FlowKind, returnTo: string | undefined): Html {
-  if (kind === "settings") return markup``;
+  if (kind === "settings" || kind === "verification") return markup``;
   const other: FlowKind = kind === "login" ? "registration" : "login";
   const href = browserFlowUrl(oryUrl, other, returnTo);
   return kind === "login"
@@ -140,6 +153,45 @@ function switchFlowLink(oryUrl: string, kind: FlowKind, returnTo: string | undef
 `
     : markup`<p data-testid="switch-flow">Already have an account? <a href="${href}" data-testid="link-login">Sign in</a></p>
 `;
+}
+
+/**
+ * /members and every page below it (for trying rules such as `--require-aal2 /members/mfa`):
+ * who is signed in, at which assurance level, whether the email is verified, from the JWT.
+ */
+function members(
+  request: Request,
+  pathname: string,
+  claims: SessionClaims | null,
+  oryUrl: string,
+): Response {
+  if (!claims) return unauthorized(new URL(pathname, oryUrl).href);
+  const email = emailOf(claims);
+  const aal = claims.session?.authenticator_assurance_level;
+  const verified = hasVerifiedEmail(claims) ? "verified" : "not verified";
+  const headers = IDENTITY_HEADERS.filter((name) => request.headers.has(name));
+  // Shown for comparison only: this app trusts the JWT, whose signature it checks.
+  const headerList = headers.length === 0
+    ? markup``
+    : markup`<p>Identity headers from orygate (<code>--identity-headers</code>):</p>
+<ul data-testid="identity-headers">${
+      headers.map((name) =>
+        markup`<li>${name}: <code data-testid="${`identity-header-${name.toLowerCase()}`}">${
+          request.headers.get(name)
+        }</code></li>`
+      )
+    }</ul>
+`;
+  return page(
+    "Members",
+    markup`<p data-testid="member-greeting">Welcome, <strong data-testid="member-email">${email}</strong>!</p>
+<p>Page <code data-testid="member-path">${pathname}</code>; assurance level
+<strong data-testid="member-aal">${aal}</strong>; email
+<strong data-testid="member-email-verified">${verified}</strong>.</p>
+${headerList}<p>Identity <code data-testid="member-identity-id">${claims.sub}</code>. This page trusts only the
+JWT that orygate signed, verified against <code>${oryUrl}/jwks.json</code>:</p>
+<pre data-testid="member-claims">${JSON.stringify(claims, null, 2)}</pre>`,
+  );
 }
 
 function home(claims: SessionClaims | null): Response {

@@ -54,7 +54,13 @@ function renderNode(node: UiNode): Html {
     case "input":
       return renderInput(node, label, messages);
     case "text":
-      return markup`<p data-testid="text-${a.id}">${a.text?.text}</p>
+      // E.g. the TOTP secret, labelled "Use it if you can not scan the QR code".
+      return markup`${
+        node.meta.label
+          ? markup`<p>${node.meta.label.text}</p>
+`
+          : markup``
+      }<p><code data-testid="text-${a.id}">${a.text?.text}</code></p>
 ${messages}`;
     case "a":
       return markup`<p><a${
@@ -83,7 +89,11 @@ function renderInput(node: UiNode, label: string, messages: Html): Html {
         name: a.name,
         value,
         disabled: a.disabled,
-        "data-testid": `submit-${node.group}`,
+        // `method` buttons submit the group; others (such as "Resend code", named `email`) get
+        // their name added so that every button of a form has its own id.
+        "data-testid": a.name === "method"
+          ? `submit-${node.group}`
+          : `submit-${node.group}-${a.name}`,
       });
       return markup`<button${button}>${label}</button>
 `;

@@ -7,7 +7,7 @@
  */
 
 /** The self-service flows the app renders. */
-export type FlowKind = "login" | "registration" | "settings";
+export type FlowKind = "login" | "registration" | "settings" | "verification";
 
 /** A message Kratos attaches to a flow or a field. */
 export interface UiText {

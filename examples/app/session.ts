@@ -11,7 +11,14 @@ import { createRemoteJWKSet, type JWTPayload, jwtVerify } from "jose";
 export interface SessionClaims extends JWTPayload {
   session?: {
     id?: string;
-    identity?: { id?: string; traits?: { email?: string } };
+    /** `aal1` (one factor) or `aal2` (a second factor, e.g. TOTP, in this session). */
+    authenticator_assurance_level?: string;
+    identity?: {
+      id?: string;
+      traits?: { email?: string };
+      verifiable_addresses?: { value?: string; via?: string; verified?: boolean }[];
+      metadata_public?: unknown;
+    };
   };
 }
 
@@ -52,6 +59,13 @@ export function createSessionVerifier(
 /** The signed-in identity's email, if the claims carry one. */
 export function emailOf(claims: SessionClaims | null): string | undefined {
   return claims?.session?.identity?.traits?.email;
+}
+
+/** Whether the identity has a verified email address. */
+export function hasVerifiedEmail(claims: SessionClaims | null): boolean {
+  return (claims?.session?.identity?.verifiable_addresses ?? []).some((a) =>
+    a.via === "email" && a.verified === true
+  );
 }
 
 /**

@@ -16,6 +16,8 @@
  * @module
  */
 
+import { startSmtpSink } from "./smtp_sink.ts";
+
 const KRATOS_DIR = new URL(".", import.meta.url);
 const CONFIG_FILE = fromFileUrl(new URL("kratos.yml", KRATOS_DIR));
 const SCHEMA_URL = new URL("identity.schema.json", KRATOS_DIR).href;
@@ -48,6 +50,12 @@ export interface StartKratosOptions {
   binary?: string;
   /** How long to wait for `/health/ready`, in milliseconds. Default: 30 000. */
   readyTimeoutMs?: number;
+  /**
+   * Where Kratos's courier delivers mail (verification codes), e.g.
+   * `smtp://127.0.0.1:2525/?disable_starttls=true`. Given: Kratos runs with its courier
+   * (`--watch-courier`). Default: no courier; messages stay queued in the database.
+   */
+  smtpUrl?: string;
   /** Extra environment variables for Kratos (config overrides such as `SESSION_LIFESPAN`). */
   env?: Record<string, string>;
 }
@@ -111,8 +119,10 @@ export async function startKratos(options: StartKratosOptions): Promise<KratosSe
     SELFSERVICE_FLOWS_LOGIN_UI_URL: `${ui}/login`,
     SELFSERVICE_FLOWS_REGISTRATION_UI_URL: `${ui}/registration`,
     SELFSERVICE_FLOWS_SETTINGS_UI_URL: `${ui}/settings`,
+    SELFSERVICE_FLOWS_VERIFICATION_UI_URL: `${ui}/verification`,
     SELFSERVICE_FLOWS_LOGOUT_AFTER_DEFAULT_BROWSER_RETURN_URL: `${publish}/`,
     IDENTITY_SCHEMAS: JSON.stringify([{ id: "default", url: SCHEMA_URL }]),
+    ...(options.smtpUrl ? { COURIER_SMTP_CONNECTION_URI: options.smtpUrl } : {}),
     ...options.env,
   };
 
@@ -131,7 +141,14 @@ export async function startKratos(options: StartKratosOptions): Promise<KratosSe
 
     const serve = runLogged(
       binary,
-      ["serve", "-c", CONFIG_FILE, "--dev", "--watch-courier=false", "--sqa-opt-out"],
+      [
+        "serve",
+        "-c",
+        CONFIG_FILE,
+        "--dev",
+        `--watch-courier=${options.smtpUrl !== undefined}`,
+        "--sqa-opt-out",
+      ],
       { env, logFile },
     );
     child = serve.child;
@@ -370,17 +387,29 @@ async function main() {
     return n;
   };
   const publishUrl = values["publish-url"];
+  // Kratos's mail (verification codes) goes to a local sink and is printed here.
+  const sink = await startSmtpSink({
+    onMail: (mail) =>
+      console.log(
+        `\n--- mail to ${mail.to.join(", ")}: ${mail.subject} ---\n${mail.text.trim()}\n`,
+      ),
+  });
   const kratos = await startKratos({
     publishUrl,
     publicPort: port("public-port", values["public-port"]),
     adminPort: port("admin-port", values["admin-port"]),
     logLevel: values["log-level"],
+    smtpUrl: sink.url,
+  }).catch(async (error) => {
+    await sink.close();
+    throw error;
   });
   const publish = new URL(publishUrl).origin;
   console.log(`Ory Kratos is ready (fresh SQLite database; accounts vanish on exit).
   public API:  ${kratos.publicUrl}   (browsers use ${publish}/.ory through orygate)
   admin API:   ${kratos.adminUrl}
   log file:    ${kratos.logFile}
+  mail:        printed below (Kratos's courier sends to a sink on 127.0.0.1:${sink.port})
 
 ${nextSteps(publish, kratos.publicUrl)}
 Press Ctrl-C to stop Kratos.`);
@@ -390,6 +419,7 @@ Press Ctrl-C to stop Kratos.`);
   await promise;
   console.log("Stopping Ory Kratos...");
   await kratos.stop();
+  await sink.close();
   Deno.exit(0);
 }
 

@@ -21,6 +21,8 @@ export interface BannerDetails {
     /** The `--jwks` file and whether this start created it; absent: a key made for this run. */
     readonly file?: { readonly path: string; readonly created: boolean };
   };
+  /** Event loops accepting on the port (`--workers`); default 1. */
+  readonly workers?: number;
   /** What `proxy local` serves HTTPS with. */
   readonly tls?: {
     /** The local CA's certificate file. */
@@ -47,6 +49,7 @@ export function readyBanner(config: Config, version: string, details: BannerDeta
       `  set ORY_SDK_URL=${publish}           # Windows CMD`,
       `  $env:ORY_SDK_URL = "${publish}"      # Windows PowerShell`,
     );
+    lines.push(`  workers:         ${describeWorkers(details.workers ?? 1)}`);
     if (config.metricsAddress) {
       lines.push(`  metrics:         ${metricsUrl(config.metricsAddress)}`);
     }
@@ -63,6 +66,20 @@ export function readyBanner(config: Config, version: string, details: BannerDeta
       if (keys) lines.push(`  JWT signing key:  ${describeKeys(keys)}`);
     }
     if (config.protect.length > 0) lines.push(`  protected paths:  ${config.protect.join(", ")}`);
+    if (config.requireAal2.length > 0) {
+      lines.push(`  AAL2 paths:       ${config.requireAal2.join(", ")}`);
+    }
+    if (config.requireVerifiedEmail.length > 0) {
+      lines.push(`  verified email:   ${config.requireVerifiedEmail.join(", ")}`);
+    }
+    if (config.requireIdentity.length > 0) {
+      lines.push(`  identity rules:   ${config.requireIdentity.map((r) => `"${r}"`).join(", ")}`);
+    }
+    if (config.identityHeaders) {
+      lines.push(
+        "  identity headers: X-Ory-Identity-Id, X-Ory-Session-Id, X-Ory-Identity-Email, X-Ory-Aal",
+      );
+    }
     const tls = details.tls;
     if (tls?.certFile) lines.push(`  certificate:      ${tls.certFile} (--tls-cert)`);
     if (tls?.caFile) lines.push(`  local CA:         ${tls.caFile}`);
@@ -71,11 +88,16 @@ export function readyBanner(config: Config, version: string, details: BannerDeta
       const plain = publish.replace(/^https:/, "http:");
       lines.push(`  plain http:       ${plain} is redirected to ${publish}`);
     }
+    lines.push(`  workers:          ${describeWorkers(details.workers ?? 1)}`);
     if (config.metricsAddress) {
       lines.push(`  metrics:          ${metricsUrl(config.metricsAddress)}`);
     }
   }
   return lines.join("\n") + "\n";
+}
+
+function describeWorkers(workers: number): string {
+  return workers === 1 ? "1" : `${workers} (event loops sharing the port)`;
 }
 
 function describeKeys(keys: NonNullable<BannerDetails["keys"]>): string {

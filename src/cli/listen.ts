@@ -40,30 +40,39 @@ export interface ListenOptions {
   readonly httpsOrigin?: string;
   /** Told when connections and WebSocket tunnels open and close (the metrics' gauges). */
   readonly hooks?: ServerHooks;
+  /**
+   * Share the port with the other workers (`SO_REUSEPORT`: the kernel spreads new connections
+   * over every listener that set it). Linux, with `--unstable-net` (`port_sharing.ts`).
+   */
+  readonly reusePort?: boolean;
 }
 
 /** Starts serving `handler`; throws ConfigError when the port cannot be used. */
 export function listen(handler: H1Handler, options: ListenOptions): RunningServer {
   let server: H1Server;
   try {
-    const { tls, httpsOrigin } = options;
+    const { tls, httpsOrigin, hostname, port } = options;
+    const reusePort = options.reusePort === true;
     server = serveH1({
-      port: options.port,
-      hostname: options.hostname,
+      port,
+      hostname,
       tls,
       listener: tls && httpsOrigin !== undefined
         ? listenHttps({
-          hostname: options.hostname,
-          port: options.port,
+          hostname,
+          port,
           cert: tls.cert,
           key: tls.key,
           httpsOrigin,
+          reusePort,
           firstBytesTimeoutMs: options.headerTimeoutMs,
           onPlainHttp: (remote) =>
             options.logger.debug(
               `plain http from ${remote.hostname} on the https port: sent to ${httpsOrigin}`,
             ),
         })
+        : reusePort
+        ? Deno.listen({ hostname, port, reusePort })
         : undefined,
       headerTimeoutMs: options.headerTimeoutMs,
       tunnelIdleTimeoutMs: options.tunnelIdleTimeoutMs,
@@ -97,6 +106,20 @@ export function listenMetrics(
   } catch (err) {
     const flag = "--metrics-address";
     throw listenError(err, { ...options, portFlag: flag, hostFlag: flag });
+  }
+}
+
+/**
+ * Throws the ConfigError {@linkcode listen} would when the public port cannot be had. Workers
+ * listen with `SO_REUSEPORT`, which lets them share the port with any listener that set it
+ * too, such as another orygate's workers: a plain listener, opened and closed here first,
+ * finds the port in use as one orygate alone would.
+ */
+export function checkPortFree(options: Pick<ListenOptions, "hostname" | "port">): void {
+  try {
+    Deno.listen({ hostname: options.hostname, port: options.port }).close();
+  } catch (err) {
+    throw listenError(err, { ...options, portFlag: "--port", hostFlag: "--host" });
   }
 }
 

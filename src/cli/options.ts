@@ -91,6 +91,10 @@ export function addSharedOptions(command: Command): Command {
       "text, or json: one JSON object per line on stderr (default: text; env: ORYGATE_LOG_FORMAT)",
     )
     .option(
+      "--workers <n|auto>",
+      "event loops accepting on the port, auto: one per core (default: 1; env: ORYGATE_WORKERS; Linux)",
+    )
+    .option(
       "--metrics-address <host:port>",
       "serve Prometheus metrics at GET /metrics on this address, e.g. 127.0.0.1:9464 (default: off; env: ORYGATE_METRICS_ADDRESS)",
     );
@@ -110,6 +114,10 @@ export function addJwtOptions(command: Command): Command {
       "how long an Ory session check is reused (default: 10s)",
     )
     .option(
+      "--session-recheck-interval <duration>",
+      "how often a session with WebSockets or event streams open is checked with Ory again; they close once it ended, 0 for never (default: 30s)",
+    )
+    .option(
       "--redis-url <url>",
       "Redis that carries logouts to every instance, e.g. redis://redis:6379 (default: none; env: ORYGATE_REDIS_URL)",
     )
@@ -117,5 +125,24 @@ export function addJwtOptions(command: Command): Command {
       "--protect-path-prefix <rule>",
       "protect a path prefix, URLPattern glob (e.g. /app/*/admin) or regex (re:^/api/v\\d+/), repeatable",
       collect,
+    )
+    .option(
+      "--require-aal2 <rule>",
+      "paths (same rule syntax) that need a session at AAL2: browsers step up through Ory's login, repeatable",
+      collect,
+    )
+    .option(
+      "--require-verified-email <rule>",
+      "paths that need a verified email address: browsers go to Ory's verification flow, repeatable",
+      collect,
+    )
+    .option(
+      "--require-identity <rule-and-condition>",
+      'paths whose identity must meet a condition, else 403, e.g. "/admin metadata_public.role=admin" (field: schema_id, traits.<path>, metadata_public.<path>; = or !=), repeatable',
+      collect,
+    )
+    .option(
+      "--identity-headers",
+      "send X-Ory-Identity-Id, X-Ory-Session-Id, X-Ory-Identity-Email and X-Ory-Aal to the app for active sessions (clients' copies are always removed)",
     );
 }

@@ -27,6 +27,11 @@ export interface CliDeps {
   readonly stderr?: (text: string) => void;
   /** Resolves when the process is asked to stop. Default: SIGINT or SIGTERM. */
   readonly stop?: () => Promise<void>;
+  /**
+   * The program's main module, which `--workers` runs in each worker thread: `main.ts`, or
+   * the file it was bundled into. Default: `Deno.mainModule`.
+   */
+  readonly mainModule?: string;
 }
 
 const PROXY_EXAMPLES = `
@@ -37,6 +42,8 @@ Examples:
       --cookie-domain example.org --allowed-cors-origins https://api.example.org
   $ orygate proxy http://localhost:3000 --project <slug> --protect-path-prefix /members \\
       --jwks ./orygate-jwks.json
+  $ orygate proxy http://localhost:3000 --project <slug> --require-aal2 /billing \
+      --require-identity "/admin metadata_public.role=admin" --identity-headers
   $ orygate proxy local http://localhost:3000 --project <slug>
 `;
 
@@ -99,7 +106,11 @@ export async function runCli(argv: readonly string[], deps: CliDeps = {}): Promi
       program.outputHelp({ error: true });
       return 2;
     }
-    await serve(selected, { stderr, stop: deps.stop ?? waitForSignal });
+    await serve(selected, {
+      stderr,
+      stop: deps.stop ?? waitForSignal,
+      mainModule: deps.mainModule ?? Deno.mainModule,
+    });
     return 0;
   } catch (err) {
     // Once a command asked for JSON logs, its last words are a JSON line too.
@@ -226,7 +237,11 @@ function addEngineCommands(program: Command, hooks: ProgramHooks): void {
  */
 async function serve(
   selected: ParseInput,
-  io: { readonly stderr: (text: string) => void; readonly stop: () => Promise<void> },
+  io: {
+    readonly stderr: (text: string) => void;
+    readonly stop: () => Promise<void>;
+    readonly mainModule: string;
+  },
 ): Promise<void> {
   const config = parseConfig(selected);
   const logger = createLogger(config.logLevel, { write: io.stderr, format: config.logFormat });
@@ -241,7 +256,12 @@ async function serve(
       log: (line: string) => logger.info(line),
     })
     : undefined;
-  await runEngine(config, { logger, stop: io.stop(), tls });
+  await runEngine(config, {
+    logger,
+    stop: io.stop(),
+    tls,
+    workers: { input: selected, module: io.mainModule },
+  });
 }
 
 /** Says what went wrong and returns the exit code: 2 for the user's mistakes, else 1. */

@@ -50,6 +50,11 @@ export interface JwtConfig {
   /** How long a whoami answer is reused, in milliseconds (`--session-cache-ttl`). */
   readonly sessionCacheTtlMs: number;
   /**
+   * How often a session with WebSockets or streamed answers open is checked with Ory again,
+   * in milliseconds (`--session-recheck-interval`, default 30 s); 0: never.
+   */
+  readonly sessionRecheckIntervalMs: number;
+  /**
    * Redis that carries logouts between instances (`--redis-url`, env `ORYGATE_REDIS_URL`):
    * `redis://` or `rediss://`; undefined: this instance's cache TTL is the only bound.
    */
@@ -107,6 +112,14 @@ export interface Config {
   readonly jwt: JwtConfig;
   /** Path protection rules, as written by the user (`--protect-path-prefix`). */
   readonly protect: readonly string[];
+  /** Paths whose session must be at AAL2 (`--require-aal2`), same rule syntax; proxy only. */
+  readonly requireAal2: readonly string[];
+  /** Paths whose identity needs a verified email address (`--require-verified-email`). */
+  readonly requireVerifiedEmail: readonly string[];
+  /** `<rule> <condition>` values of `--require-identity`, as written (parsed at start). */
+  readonly requireIdentity: readonly string[];
+  /** Send `X-Ory-Identity-Id` and the other identity headers to the app (`--identity-headers`). */
+  readonly identityHeaders: boolean;
   /** Send the application's own host as `Host` instead of the publish host. */
   readonly rewriteHost: boolean;
   /** Time an upstream has to send response headers, in milliseconds. */
@@ -125,6 +138,12 @@ export interface Config {
    * env `ORYGATE_METRICS_ADDRESS`); undefined: no metrics are kept at all.
    */
   readonly metricsAddress?: ListenAddress;
+  /**
+   * Event loops accepting on the public port (`--workers`, env `ORYGATE_WORKERS`; `auto`: the
+   * cores this process may use). 1 serves on the main thread; more run that many workers that
+   * share the port (`cli/worker_pool.ts`), where the system allows it.
+   */
+  readonly workers: number;
   /** Open the browser at the publish URL once listening. */
   readonly open: boolean;
   /** TLS for `proxy local`; undefined serves plain HTTP. */

@@ -48,7 +48,12 @@ export interface RawOptions {
   jwks?: string;
   redisUrl?: string;
   sessionCacheTtl?: string;
+  sessionRecheckInterval?: string;
   protectPathPrefix?: string[];
+  requireAal2?: string[];
+  requireVerifiedEmail?: string[];
+  requireIdentity?: string[];
+  identityHeaders?: boolean;
   open?: boolean;
   dev?: boolean;
   debug?: boolean;
@@ -60,6 +65,8 @@ export interface RawOptions {
   maxRewriteSize?: string;
   logFormat?: string;
   metricsAddress?: string;
+  /** A count, or `auto`. */
+  workers?: string;
   /** False with `--no-https` (proxy local). */
   https?: boolean;
   dontInstallCert?: boolean;
@@ -76,18 +83,28 @@ export interface ParseInput {
   publishUrl?: string;
   options: RawOptions;
   env: Readonly<Record<string, string | undefined>>;
+  /** The cores `--workers auto` means; default `navigator.hardwareConcurrency`. */
+  cores?: number;
 }
 
 const DEFAULT_PORT = 4000;
 const DEFAULT_ENDPOINT = "https://oryapis.com";
 const DEFAULT_JWT_TTL_MS = 60_000;
 const DEFAULT_SESSION_CACHE_TTL_MS = 10_000;
+/**
+ * How often a session with long-lived connections open is asked about again: a revocation
+ * Ory was told of directly (its admin API) ends them within this, at one whoami per such
+ * session per interval.
+ */
+const DEFAULT_SESSION_RECHECK_INTERVAL_MS = 30_000;
 const DEFAULT_UPSTREAM_TIMEOUT_MS = 60_000;
 /** Time a client has to send a request head before it is cut off (slowloris). */
 const DEFAULT_HEADER_TIMEOUT_MS = 10_000;
 /** Envoy's stream idle timeout; WebSocket apps that ping do so every 30–60 s. */
 const DEFAULT_WEBSOCKET_IDLE_TIMEOUT_MS = 300_000;
 const DEFAULT_MAX_REWRITE_BYTES = 8 * 1024 * 1024;
+/** More event loops than this is a typo (a 64-core machine runs `auto`). */
+const MAX_WORKERS = 256;
 const HEADER_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /** Validates everything and returns a frozen {@linkcode Config}; throws {@linkcode ConfigError}. */
@@ -128,7 +145,12 @@ export function parseConfig(input: ParseInput): Config {
     cors,
     defaultRedirectUrl,
     jwt,
+    // Rules are compiled (and a malformed one refused) with the session features.
     protect: mode === "proxy" ? [...(options.protectPathPrefix ?? [])] : [],
+    requireAal2: mode === "proxy" ? [...(options.requireAal2 ?? [])] : [],
+    requireVerifiedEmail: mode === "proxy" ? [...(options.requireVerifiedEmail ?? [])] : [],
+    requireIdentity: mode === "proxy" ? [...(options.requireIdentity ?? [])] : [],
+    identityHeaders: mode === "proxy" && options.identityHeaders === true,
     rewriteHost: options.rewriteHost === true,
     ...parseLimits(options),
     logLevel,
@@ -136,6 +158,10 @@ export function parseConfig(input: ParseInput): Config {
     metricsAddress: parseMetricsAddress(options, env, {
       hostname: options.host ?? "0.0.0.0",
       port,
+    }),
+    workers: parseWorkers(options.workers ?? nonEmpty(env.ORYGATE_WORKERS), {
+      name: options.workers !== undefined ? "--workers" : "ORYGATE_WORKERS",
+      cores: input.cores ?? navigator.hardwareConcurrency,
     }),
     open: options.open ?? local,
     tls,
@@ -248,6 +274,28 @@ function parseMetricsAddress(
   return { hostname, port };
 }
 
+/** `--workers <n|auto>` (or `ORYGATE_WORKERS`): 1 by default; `auto` is one per core. */
+function parseWorkers(
+  value: string | undefined,
+  where: { readonly name: string; readonly cores: number },
+): number {
+  if (value === undefined) return 1;
+  const text = value.trim().toLowerCase();
+  if (text === "auto") return Math.max(1, Math.min(MAX_WORKERS, where.cores));
+  if (!/^\d+$/.test(text)) {
+    throw new ConfigError(
+      `Cannot parse ${where.name}: "${value}" is not a count (use e.g. 2, or auto for one per core)`,
+    );
+  }
+  const n = Number(text);
+  if (n < 1 || n > MAX_WORKERS) {
+    throw new ConfigError(
+      `Cannot use ${where.name} ${n}: it must be between 1 and ${MAX_WORKERS} (or auto)`,
+    );
+  }
+  return n;
+}
+
 /** Session → JWT settings; JWTs are never on in the tunnel. */
 function parseJwt(options: RawOptions, env: ParseInput["env"], mode: Mode): JwtConfig {
   const jwtTtlMs = options.jwtTtl === undefined
@@ -262,7 +310,20 @@ function parseJwt(options: RawOptions, env: ParseInput["env"], mode: Mode): JwtC
     sessionCacheTtlMs: options.sessionCacheTtl === undefined
       ? DEFAULT_SESSION_CACHE_TTL_MS
       : parseDuration("--session-cache-ttl", options.sessionCacheTtl),
+    sessionRecheckIntervalMs: parseRecheckInterval(options.sessionRecheckInterval),
   };
+}
+
+/** `--session-recheck-interval`: 0 (off) or at least 1 s, so Ory is not asked in a loop. */
+function parseRecheckInterval(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_SESSION_RECHECK_INTERVAL_MS;
+  const ms = parseDuration("--session-recheck-interval", value);
+  if (ms !== 0 && ms < 1000) {
+    throw new ConfigError(
+      `Cannot use --session-recheck-interval ${value.trim()}: it must be 0 (no re-checks) or at least 1s`,
+    );
+  }
+  return ms;
 }
 
 /**

@@ -37,6 +37,11 @@ export interface HttpsListenerOptions {
   readonly firstBytesTimeoutMs?: number;
   /** Told about each plain-HTTP request that was answered. */
   readonly onPlainHttp?: (remote: Deno.NetAddr) => void;
+  /**
+   * Share the port with other listeners that set it too (`SO_REUSEPORT`; Linux balances new
+   * connections between them; needs `--unstable-net`). Each has its own TLS side.
+   */
+  readonly reusePort?: boolean;
 }
 
 /** First byte of a TLS record carrying a handshake message (RFC 8446 §5.1). */
@@ -75,7 +80,11 @@ class HttpsListener implements Deno.Listener<Deno.Conn, Deno.NetAddr> {
   #closed = false;
 
   constructor(readonly options: HttpsListenerOptions) {
-    this.#outer = Deno.listen({ hostname: options.hostname, port: options.port });
+    this.#outer = Deno.listen({
+      hostname: options.hostname,
+      port: options.port,
+      ...options.reusePort ? { reusePort: true } : {},
+    });
     try {
       this.#inner = Deno.listenTls({
         hostname: "127.0.0.1",

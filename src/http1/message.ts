@@ -31,9 +31,16 @@ export interface ProxyRequest {
   readonly signal: AbortSignal;
 }
 
+/**
+ * What the server needs of a tunnel's upstream side: its bytes, a way to send, a close. The
+ * engine may hand over a wrapper (one that ends the tunnel with its session) instead of the
+ * socket itself.
+ */
+export type TunnelConn = Pick<Deno.Conn, "read" | "write" | "close">;
+
 /** An upgraded upstream connection (after `101 Switching Protocols`), to join with the client's. */
 export interface UpgradedConnection {
-  readonly conn: Deno.Conn;
+  readonly conn: TunnelConn;
   /** Bytes the upstream sent after its 101 head, read along with it. */
   readonly leftover: Uint8Array;
 }

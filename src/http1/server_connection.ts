@@ -7,7 +7,13 @@
  * @module
  */
 import { directPipe } from "./direct_pipe.ts";
-import type { ClientInfo, ProxyRequest, ProxyResult, UpgradedConnection } from "./message.ts";
+import type {
+  ClientInfo,
+  ProxyRequest,
+  ProxyResult,
+  TunnelConn,
+  UpgradedConnection,
+} from "./message.ts";
 import { BufferFull, ReadBuffer } from "./read_buffer.ts";
 import { RequestBody } from "./request_body.ts";
 import {
@@ -600,7 +606,7 @@ export class Connection extends ReadBuffer {
 }
 
 /** Copies one direction of an upgraded connection until its end; `active` sees each read. */
-async function relay(from: Deno.Conn, to: Deno.Conn, active?: () => void): Promise<void> {
+async function relay(from: TunnelConn, to: TunnelConn, active?: () => void): Promise<void> {
   const buf = new Uint8Array(16 * 1024);
   for (;;) {
     const n = await from.read(buf);

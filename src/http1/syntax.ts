@@ -152,7 +152,7 @@ export function giveScratch(buf: Uint8Array): void {
 }
 
 /** Writes all of `data` to `conn` (one write may take only part). */
-export async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
+export async function writeAll(conn: Pick<Deno.Conn, "write">, data: Uint8Array): Promise<void> {
   let off = 0;
   while (off < data.byteLength) off += await conn.write(off === 0 ? data : data.subarray(off));
 }

@@ -13,6 +13,7 @@
  */
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK } from "jose";
 import { ConfigError } from "../errors.ts";
+import type { JwtConfig } from "../config/config.ts";
 
 /** A key that can sign, with its public half as a JWK. */
 export interface SigningKey {
@@ -87,6 +88,23 @@ export async function loadOrCreateKeySet(
     return { keys: [await fromPrivateJwk(privateJwk)], file: { path, created: true } };
   }
   return { ...await parseKeySet(`${flag} ${path}`, text), file: { path, created: false } };
+}
+
+/**
+ * The signing keys the config names: from the `--jwks`/`ORYGATE_JWKS` file (created when
+ * missing) or JSON, else a new key for this run. Loaded once per process: with `--workers`,
+ * the parent loads them and hands them to every worker, so all sign with the same key.
+ */
+export async function loadConfiguredKeySet(
+  jwt: Pick<JwtConfig, "jwksFile" | "jwksJson" | "jwksSource">,
+): Promise<KeySet> {
+  const flag = jwt.jwksSource ?? "--jwks";
+  if (jwt.jwksFile !== undefined) return await loadOrCreateKeySet(jwt.jwksFile, undefined, flag);
+  if (jwt.jwksJson !== undefined) {
+    const set = await parseKeySet(flag, jwt.jwksJson);
+    return { ...set, file: { path: `the ${flag} value`, created: false } };
+  }
+  return { keys: [await generateSigningKey()] };
 }
 
 /**

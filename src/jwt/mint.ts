@@ -35,7 +35,7 @@ export interface OrySession {
   readonly id?: string;
   readonly active?: boolean;
   readonly expires_at?: string;
-  readonly identity?: { readonly id?: string };
+  readonly identity?: { readonly id?: string; readonly [key: string]: unknown };
   readonly [key: string]: unknown;
 }
 

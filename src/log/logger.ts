@@ -27,6 +27,11 @@ export interface LoggerOptions {
   readonly write?: (text: string) => void;
   /** `text` (default) or `json`. */
   readonly format?: LogFormat;
+  /**
+   * The worker (`--workers`) whose lines these are: JSON lines carry it as `worker`, text
+   * messages start with `worker <n>: `. Absent: the one event loop, nothing added.
+   */
+  readonly worker?: number;
 }
 
 /** One answered request, as the access line tells it. */
@@ -77,11 +82,47 @@ function writeStderr(text: string): void {
   while (written < bytes.length) written += Deno.stderr.writeSync(bytes.subarray(written));
 }
 
+/**
+ * Writes to a pipe at most this much at once: POSIX makes a pipe write of up to PIPE_BUF
+ * (4096 bytes on Linux) atomic, so the lines of several workers writing to one standard error
+ * never interleave mid-line.
+ */
+const ATOMIC_WRITE_BYTES = 4096;
+
+/** Standard error for a worker: whole lines, in writes of at most 4 KiB where lines allow. */
+function writeStderrInLines(text: string): void {
+  let start = 0;
+  while (start < text.length) {
+    // Lines are mostly ASCII; a piece of 4096 characters may be a few bytes over, rarely.
+    let end = text.length;
+    if (end - start > ATOMIC_WRITE_BYTES) {
+      const cut = text.lastIndexOf("\n", start + ATOMIC_WRITE_BYTES - 1);
+      end = cut >= start ? cut + 1 : text.indexOf("\n", start) + 1 || text.length;
+    }
+    writeStderr(text.slice(start, end));
+    start = end;
+  }
+}
+
 /** How each kind of line is written: the one place the two formats differ. */
 interface LineFormat {
   /** A message at `level`: one line, or (text) as many as it has. */
   message(time: string, level: "info" | "warn" | "debug" | "error", message: string): string;
   access(time: string, entry: AccessEntry): string;
+}
+
+/** `format`'s lines, told which worker wrote them. */
+function fromWorker(format: "text" | "json", worker: number): LineFormat {
+  if (format === "text") {
+    return {
+      message: (time, level, message) => TEXT.message(time, level, `worker ${worker}: ${message}`),
+      access: TEXT.access,
+    };
+  }
+  return {
+    message: (time, level, message) => jsonMessage(time, level, message, worker),
+    access: (time, e) => jsonAccess(time, e, worker),
+  };
 }
 
 /** Milliseconds with one decimal, from integers: cheaper than `toFixed(1)` per line. */
@@ -104,32 +145,44 @@ const TEXT: LineFormat = {
 };
 
 const JSON_LINES: LineFormat = {
-  // A multi-line message (the banner) is one object per line, so every line parses alone.
-  message: (time, level, message) =>
-    message.split("\n").filter((line) => line.trim() !== "").map((msg) =>
-      JSON.stringify({ time, level, msg }) + "\n"
-    ).join(""),
-  access: (time, e) =>
-    JSON.stringify({
-      time,
-      level: "info",
-      msg: "request",
-      method: e.method,
-      path: e.path,
-      status: e.status,
-      duration_ms: Math.round(e.durationMs * 1000) / 1000,
-      route: e.route,
-      bytes_out: e.bytesOut,
-      remote_addr: e.remoteAddr,
-      request_id: e.requestId,
-      identity_id: e.identityId,
-    }) + "\n",
+  message: (time, level, message) => jsonMessage(time, level, message),
+  access: (time, e) => jsonAccess(time, e),
 };
+
+/** A multi-line message (the banner) is one object per line, so every line parses alone. */
+function jsonMessage(time: string, level: string, message: string, worker?: number): string {
+  return message.split("\n").filter((line) => line.trim() !== "").map((msg) =>
+    JSON.stringify({ time, level, worker, msg }) + "\n"
+  ).join("");
+}
+
+function jsonAccess(time: string, e: AccessEntry, worker?: number): string {
+  return JSON.stringify({
+    time,
+    level: "info",
+    worker,
+    msg: "request",
+    method: e.method,
+    path: e.path,
+    status: e.status,
+    duration_ms: Math.round(e.durationMs * 1000) / 1000,
+    route: e.route,
+    bytes_out: e.bytesOut,
+    remote_addr: e.remoteAddr,
+    request_id: e.requestId,
+    identity_id: e.identityId,
+  }) + "\n";
+}
 
 /** Creates a logger for `level`. */
 export function createLogger(level: LogLevel, options: LoggerOptions = {}): Logger {
-  const write = options.write ?? writeStderr;
-  const format = options.format === "json" ? JSON_LINES : TEXT;
+  const write = options.write ??
+    (options.worker !== undefined ? writeStderrInLines : writeStderr);
+  const format = options.worker !== undefined
+    ? fromWorker(options.format ?? "text", options.worker)
+    : options.format === "json"
+    ? JSON_LINES
+    : TEXT;
   let buffer = "";
   const writeOut = () => {
     if (buffer === "") return;

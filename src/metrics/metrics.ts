@@ -26,10 +26,21 @@ export type UpstreamLabel = "app" | "ory";
  * answer in time, dropped the connection, or answered something that is not HTTP/1.1.
  */
 export type UpstreamErrorKind = "connect" | "timeout" | "reset" | "protocol";
-/** What one session check with Ory (whoami) found. */
-export type SessionCheckResult = "active" | "inactive" | "error" | "rate_limited";
-/** How a protected path was refused: a login redirect, a 401, or a 503 (Ory unavailable). */
-export type DenialKind = "redirect" | "unauthorized" | "unavailable";
+/**
+ * What one session check with Ory (whoami) found; `aal2_required` is Kratos's 403
+ * `session_aal2_required` (a session Ory will not describe below AAL2).
+ */
+export type SessionCheckResult =
+  | "active"
+  | "inactive"
+  | "aal2_required"
+  | "error"
+  | "rate_limited";
+/**
+ * How a protected path was refused: a redirect (to log in, to step up to AAL2, to verify an
+ * address), a 401, a 403 (a rule the session fails), or a 503 (Ory unavailable).
+ */
+export type DenialKind = "redirect" | "unauthorized" | "forbidden" | "unavailable";
 
 /** The HTTP/1.1 server's part: connections and joined (WebSocket) tunnels. */
 export interface ConnectionHooks {

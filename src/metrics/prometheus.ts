@@ -29,6 +29,7 @@ import type {
 } from "./metrics.ts";
 import { addProcessMetrics } from "./process_metrics.ts";
 import { CONTENT_TYPE, type HistogramSample, Registry, type Sample } from "./registry.ts";
+import type { RegistrySnapshot } from "./snapshot.ts";
 
 /** The registry behind {@linkcode Metrics}, and how to read it. */
 export interface PrometheusMetrics extends Metrics {
@@ -36,6 +37,21 @@ export interface PrometheusMetrics extends Metrics {
   render(): Promise<string>;
   /** `text/plain; version=0.0.4; charset=utf-8` */
   readonly contentType: string;
+  /** The registry as plain data: what a worker hands its parent to add up. */
+  snapshot(): RegistrySnapshot;
+  /** The registry itself, for families kept beside orygate's (the worker pool's). */
+  readonly registry: Registry;
+}
+
+/** What {@linkcode createPrometheusMetrics} needs. */
+export interface PrometheusOptions {
+  readonly version: string;
+  /**
+   * Keep the families that describe the whole process (`process_*`, `orygate_build_info`);
+   * default true. False in a worker: it is a thread of the process, whose parent keeps them
+   * once rather than once per worker.
+   */
+  readonly perProcess?: boolean;
 }
 
 /** Seconds: a proxied request on a LAN takes a millisecond or two; Ory's whoami 5–50 ms. */
@@ -45,11 +61,17 @@ const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIO
 const ROUTES: readonly RouteLabel[] = ["app", "ory", "builtin"];
 const UPSTREAMS: readonly UpstreamLabel[] = ["app", "ory"];
 const KINDS: readonly UpstreamErrorKind[] = ["connect", "timeout", "reset", "protocol"];
-const RESULTS: readonly SessionCheckResult[] = ["active", "inactive", "error", "rate_limited"];
-const DENIALS: readonly DenialKind[] = ["redirect", "unauthorized", "unavailable"];
+const RESULTS: readonly SessionCheckResult[] = [
+  "active",
+  "inactive",
+  "aal2_required",
+  "error",
+  "rate_limited",
+];
+const DENIALS: readonly DenialKind[] = ["redirect", "unauthorized", "forbidden", "unavailable"];
 
 /** Creates a registry with every orygate metric at zero. */
-export function createPrometheusMetrics(options: { readonly version: string }): PrometheusMetrics {
+export function createPrometheusMetrics(options: PrometheusOptions): PrometheusMetrics {
   const registry = new Registry();
   const requests = registry.counter(
     "orygate_requests_total",
@@ -68,7 +90,7 @@ export function createPrometheusMetrics(options: { readonly version: string }): 
   );
   const sessionChecks = registry.counter(
     "orygate_session_checks_total",
-    "Session checks with Ory (whoami), by result (active, inactive, error, rate_limited).",
+    "Session checks with Ory (whoami), by result (active, inactive, aal2_required, error, rate_limited).",
     ["result"],
   );
   const cacheHits = registry.counter(
@@ -95,7 +117,7 @@ export function createPrometheusMetrics(options: { readonly version: string }): 
   ).series();
   const denials = registry.counter(
     "orygate_protection_denials_total",
-    "Requests for protected paths refused, by kind (redirect, unauthorized, unavailable).",
+    "Requests for protected paths refused, by kind (redirect, unauthorized, forbidden, unavailable).",
     ["kind"],
   );
   const connections = registry.gauge(
@@ -106,9 +128,11 @@ export function createPrometheusMetrics(options: { readonly version: string }): 
     "orygate_websocket_tunnels",
     "WebSocket (upgraded) connections being relayed.",
   ).series();
-  registry.gauge("orygate_build_info", "Always 1; the version is in the label.", ["version"])
-    .series(options.version).value = 1;
-  addProcessMetrics(registry);
+  if (options.perProcess !== false) {
+    registry.gauge("orygate_build_info", "Always 1; the version is in the label.", ["version"])
+      .series(options.version).value = 1;
+    addProcessMetrics(registry);
+  }
 
   // Every label value known in advance is a series from the start, so rate() sees its zero.
   const durationBy = Object.fromEntries(ROUTES.map((r) => [r, duration.series(r)])) as Record<
@@ -143,7 +167,9 @@ export function createPrometheusMetrics(options: { readonly version: string }): 
   return {
     enabled: true,
     contentType: CONTENT_TYPE,
+    registry,
     render: () => Promise.resolve(registry.render()),
+    snapshot: () => registry.snapshot(),
     request(route, method, status, seconds) {
       requestSample(route, method, status).value++;
       duration.observe(durationBy[route], seconds);

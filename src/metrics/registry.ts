@@ -1,7 +1,7 @@
 /**
- * A small Prometheus registry: counters, gauges and histograms with fixed label names, and
- * their exposition in the text format, version 0.0.4 (HELP and TYPE lines, escaped label
- * values, cumulative `_bucket{le=…}` series with `_sum` and `_count`).
+ * A small Prometheus registry: counters, gauges and histograms with fixed label names, read as
+ * a plain-data snapshot (`snapshot.ts`, which also writes the text format, version 0.0.4, and
+ * adds up the snapshots of several workers).
  *
  * Why not prom-client: importing it makes `deno compile` (Deno 2.9.5, which builds the release
  * binaries) abort with a stack overflow in every version tried (14.2.0, 15.0.0, 15.1.3), a
@@ -23,6 +23,15 @@
  * @module
  */
 
+import {
+  CONTENT_TYPE,
+  type MetricKind,
+  type RegistrySnapshot,
+  renderSnapshot,
+} from "./snapshot.ts";
+
+export { CONTENT_TYPE };
+
 /** One series of a counter or gauge: its value, changed in place. */
 export interface Sample {
   value: number;
@@ -36,8 +45,6 @@ export interface HistogramSample {
   count: number;
 }
 
-type Kind = "counter" | "gauge" | "histogram";
-
 /** A metric family: its name, help, type, label names and series by label values. */
 abstract class Family<S> {
   readonly #series = new Map<string, { readonly labels: readonly string[]; readonly sample: S }>();
@@ -45,7 +52,7 @@ abstract class Family<S> {
   constructor(
     readonly name: string,
     readonly help: string,
-    readonly kind: Kind,
+    readonly kind: MetricKind,
     readonly labelNames: readonly string[],
   ) {}
 
@@ -64,15 +71,14 @@ abstract class Family<S> {
   }
 
   protected abstract create(): S;
-  protected abstract lines(labels: string, sample: S, out: string[]): void;
 
-  /** The family in the text format. */
-  render(out: string[]): void {
-    out.push(`# HELP ${this.name} ${escapeHelp(this.help)}`, `# TYPE ${this.name} ${this.kind}`);
-    for (const { labels, sample } of this.#series.values()) {
-      this.lines(labelText(this.labelNames, labels), sample, out);
-    }
+  /** Each series' labels and sample, in the order they were made. */
+  protected entries(): Iterable<{ readonly labels: readonly string[]; readonly sample: S }> {
+    return this.#series.values();
   }
+
+  /** The family as plain data, copied. */
+  abstract snapshot(): RegistrySnapshot[number];
 }
 
 /** A counter or a gauge. */
@@ -81,8 +87,13 @@ export class Scalar extends Family<Sample> {
     return { value: 0 };
   }
 
-  protected lines(labels: string, sample: Sample, out: string[]): void {
-    out.push(`${this.name}${labels ? `{${labels}}` : ""} ${formatNumber(sample.value)}`);
+  snapshot(): RegistrySnapshot[number] {
+    const { name, help, kind, labelNames } = this;
+    const series = [...this.entries()].map(({ labels, sample }) => ({
+      labels,
+      value: sample.value,
+    }));
+    return { name, help, kind, labelNames, series };
   }
 }
 
@@ -111,29 +122,27 @@ export class Histogram extends Family<HistogramSample> {
     return { counts: new Array(this.bounds.length + 1).fill(0), sum: 0, count: 0 };
   }
 
-  protected lines(labels: string, sample: HistogramSample, out: string[]): void {
-    const sep = labels ? labels + "," : "";
-    let cumulative = 0;
-    for (let i = 0; i <= this.bounds.length; i++) {
-      cumulative += sample.counts[i];
-      const le = i < this.bounds.length ? formatNumber(this.bounds[i]) : "+Inf";
-      out.push(`${this.name}_bucket{${sep}le="${le}"} ${cumulative}`);
-    }
-    const braces = labels ? `{${labels}}` : "";
-    out.push(`${this.name}_sum${braces} ${formatNumber(sample.sum)}`);
-    out.push(`${this.name}_count${braces} ${sample.count}`);
+  snapshot(): RegistrySnapshot[number] {
+    const { name, help, kind, labelNames, bounds } = this;
+    const series = [...this.entries()].map(({ labels, sample }) => ({
+      labels,
+      counts: [...sample.counts],
+      sum: sample.sum,
+      count: sample.count,
+    }));
+    return { name, help, kind, labelNames, bounds, series };
   }
 }
 
 /** What the registry needs of a family. */
-interface Renders {
+interface Snapshots {
   readonly name: string;
-  render(out: string[]): void;
+  snapshot(): RegistrySnapshot[number];
 }
 
-/** Families in the order they were made; values read at render time by collectors. */
+/** Families in the order they were made; values read at snapshot time by collectors. */
 export class Registry {
-  readonly #families: Renders[] = [];
+  readonly #families: Snapshots[] = [];
   readonly #collectors: (() => void)[] = [];
 
   counter(name: string, help: string, labelNames: readonly string[] = []): Scalar {
@@ -152,46 +161,27 @@ export class Registry {
     return this.#add(new Histogram(name, help, options.labelNames ?? [], options.buckets));
   }
 
-  /** Runs before each render, to set values that are read rather than counted (memory). */
+  /** Runs before each snapshot, to set values that are read rather than counted (memory). */
   onCollect(collect: () => void): void {
     this.#collectors.push(collect);
   }
 
-  /** Every family in the text format (0.0.4), ending with a newline. */
-  render(): string {
+  /** Every family as plain data, after the collectors ran. */
+  snapshot(): RegistrySnapshot {
     for (const collect of this.#collectors) collect();
-    const out: string[] = [];
-    for (const family of this.#families) family.render(out);
-    return out.join("\n") + "\n";
+    return this.#families.map((family) => family.snapshot());
   }
 
-  #add<F extends Renders>(family: F): F {
+  /** Every family in the text format (0.0.4), ending with a newline. */
+  render(): string {
+    return renderSnapshot(this.snapshot());
+  }
+
+  #add<F extends Snapshots>(family: F): F {
     if (this.#families.some((f) => f.name === family.name)) {
       throw new TypeError(`${family.name} is registered already`);
     }
     this.#families.push(family);
     return family;
   }
-}
-
-/** The format's content type. */
-export const CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
-
-function labelText(names: readonly string[], values: readonly string[]): string {
-  return names.map((n, i) => `${n}="${escapeLabel(values[i])}"`).join(",");
-}
-
-function escapeLabel(value: string): string {
-  return value.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n");
-}
-
-function escapeHelp(text: string): string {
-  return text.replaceAll("\\", "\\\\").replaceAll("\n", "\\n");
-}
-
-function formatNumber(n: number): string {
-  if (Number.isNaN(n)) return "NaN";
-  if (n === Infinity) return "+Inf";
-  if (n === -Infinity) return "-Inf";
-  return String(n);
 }

@@ -1,7 +1,8 @@
 /**
  * The engine's contracts: what it is ({@linkcode ProxyEngine}) and what plugs into it
  * ({@linkcode ProxyHandlerDeps}: the upstream client, the gate for application requests,
- * built-in routes, the observer of Ory's responses). Types only, so the session layer, the
+ * built-in routes, the observer of Ory's responses, the follower of long-lived answers'
+ * sessions). Types only, so the session layer, the
  * web adapter and the CLI can name them without importing the engine itself.
  *
  * @example
@@ -25,7 +26,33 @@ export type { ClientInfo };
 export interface GateFacts {
   /** The Ory identity whose active session the request carried. */
   identityId?: string;
+  /**
+   * The active session the request was let through with: a WebSocket or a streamed answer
+   * to it is ended when that session ends ({@linkcode SessionFollower}).
+   */
+  session?: AdmittedSession;
 }
+
+/** An active session, as the gate found it (one object per whoami answer, not per request). */
+export interface AdmittedSession {
+  /** The credential's cache key (a hash, never the credential): what a logout purges. */
+  readonly key: string;
+  /** Ory's session id. */
+  readonly id: string;
+  /** When the session expires, in ms since the epoch, if Ory said. */
+  readonly expiresAt?: number;
+}
+
+/**
+ * Follows a long-lived answer (a WebSocket tunnel, a streamed body) sent to a request with
+ * `session`: `end` is called once when the session ends (a logout, its expiry, Ory no longer
+ * knowing it). Returns the function that stops following, for when the answer is over first.
+ */
+export type SessionFollower = (
+  session: AdmittedSession,
+  req: ProxyRequest,
+  end: () => void,
+) => () => void;
 
 /**
  * Decides about a request bound for the application, after its headers are built: it may
@@ -68,6 +95,8 @@ export interface ProxyHandlerDeps {
   readonly gate?: AppRequestGate;
   /** Exact-path routes served by the proxy. */
   readonly routes?: BuiltinRoutes;
+  /** Ends WebSockets and streamed answers with the session they were opened with. */
+  readonly followSession?: SessionFollower;
   /**
    * Sees each Ory request before it is sent (with its path below the prefix) and may return
    * a callback for the response, e.g. to notice logouts passing through.

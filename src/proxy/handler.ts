@@ -29,11 +29,20 @@ import { neutralisesHsts } from "./hsts.ts";
 import { modifyResponse, type ModifyResponseOptions } from "./modify_response.ts";
 import { createH1Client } from "../http1/client.ts";
 import { fromResponse, type ProxyRequest, type ProxyResult, textResult } from "../http1/message.ts";
-import type { ClientInfo, GateFacts, ProxyEngine, ProxyHandlerDeps } from "./contracts.ts";
+import type {
+  AdmittedSession,
+  ClientInfo,
+  GateFacts,
+  ProxyEngine,
+  ProxyHandlerDeps,
+  SessionFollower,
+} from "./contracts.ts";
 import { requestIdOf } from "./request_id.ts";
 import { canonicalTarget, splitUrl } from "./request_target.ts";
 import { buildUpstreamHeaders } from "./upstream_headers.ts";
 import { bridgeWebSocket, isWebSocketUpgrade } from "./websocket.ts";
+import { SessionBody } from "./session_body.ts";
+import { SessionTunnel } from "./session_tunnel.ts";
 import type { UpstreamClient } from "../http1/upstream.ts";
 
 /** Largest request head the proxy forwards (all header names and values), in bytes. */
@@ -89,6 +98,7 @@ export function createProxyEngine(config: Config, deps: ProxyHandlerDeps = {}): 
       route: "builtin",
       answeredBy: "orygate",
       identityId: undefined,
+      session: undefined,
     };
     let url: URL | undefined;
     let res: ProxyResult;
@@ -176,7 +186,7 @@ function createForwarder(
   url: URL,
   facts: RequestFacts,
 ) => Promise<ProxyResult> {
-  const { client, gate, observeOry } = deps;
+  const { client, gate, observeOry, followSession } = deps;
   const routes = deps.routes ?? new Map();
   const routeOf = createRouter(config);
   const rewriteFor = createResponseRewrites(config);
@@ -208,12 +218,15 @@ function createForwarder(
     // An upgrade carries no body (RFC 9110 §7.8): one that does is forwarded as a plain
     // request, never as a tunnel whose first bytes would be the body.
     const websocket = isWebSocketUpgrade(req) && req.body === null;
+    // Only the gate sets `facts.session`: app requests with an active session.
+    const session = followSession && facts.session;
     if (websocket && !info?.joinsUpgrades) {
       const res = await bridgeWebSocket(req as Request, {
         url: target,
         headers,
         timeoutMs,
         upstream,
+        follow: session ? (end) => followSession!(session, req, end) : undefined,
       });
       return fromResponse(res);
     }
@@ -235,8 +248,31 @@ function createForwarder(
       res.headers.set("upgrade", "websocket");
     }
     await observe?.(res);
-    return res;
+    return session ? endingWithSession(res, session, req, followSession!) : res;
   };
+}
+
+/**
+ * A WebSocket tunnel or a body still streaming, sent to a request with an active session,
+ * ends when the session does; anything else is over already and is returned as it is.
+ */
+function endingWithSession(
+  res: ProxyResult,
+  session: AdmittedSession,
+  req: ProxyRequest,
+  follow: SessionFollower,
+): ProxyResult {
+  if (res.upgraded !== undefined) {
+    const tunnel = new SessionTunnel(res.upgraded);
+    tunnel.onClosed = follow(session, req, () => tunnel.end());
+    return { ...res, upgraded: tunnel.upgraded };
+  }
+  if (res.body instanceof ReadableStream) {
+    const body = new SessionBody(res.body);
+    body.onClosed = follow(session, req, () => body.end());
+    return { ...res, body: body.stream };
+  }
+  return res;
 }
 
 /**

@@ -15,3 +15,15 @@ export const ORY_CONTROL_HEADERS: readonly string[] = [
   "ory-base-url-rewrite-token",
   "ory-ratelimit-action",
 ];
+
+/**
+ * The identity headers orygate sets for the application with `--identity-headers`
+ * (`session/identity_headers.ts`). A client's copies are removed on every route, with or
+ * without the flag, so an application that reads them only ever sees orygate's.
+ */
+export const ORY_IDENTITY_HEADERS: readonly string[] = [
+  "x-ory-identity-id",
+  "x-ory-session-id",
+  "x-ory-identity-email",
+  "x-ory-aal",
+];

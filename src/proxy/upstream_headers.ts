@@ -14,7 +14,9 @@
  * app to a path orygate never checked: dropped. Names with `_` are dropped too, as nginx does
  * by default (`underscores_in_headers off`): CGI-style servers (WSGI, Rack) fold `X_Real_IP`
  * and `X-Real-IP` into one variable, past every check on the dashed name.
- * `X-Forwarded-For` is appended to, as nginx and Go's ReverseProxy do.
+ * `X-Forwarded-For` is appended to, as nginx and Go's ReverseProxy do. The identity headers
+ * (`X-Ory-Identity-Id`, `X-Ory-Session-Id`, `X-Ory-Identity-Email`, `X-Ory-Aal`) are
+ * orygate's to set (`--identity-headers`): a client's copies are always dropped.
  *
  * @example
  * ```ts
@@ -30,7 +32,7 @@
  */
 import { FieldList } from "../http1/field_list.ts";
 import { connectionListed, HOP_BY_HOP_HEADERS } from "./hop_by_hop.ts";
-import { ORY_CONTROL_HEADERS } from "./ory_headers.ts";
+import { ORY_CONTROL_HEADERS, ORY_IDENTITY_HEADERS } from "./ory_headers.ts";
 
 /** What {@linkcode buildUpstreamHeaders} needs. */
 export interface UpstreamHeaderOptions {
@@ -73,10 +75,14 @@ export function buildUpstreamHeaders(
   return headers;
 }
 
-/** Never copied upstream: hop-by-hop, Ory's control headers, and the ones set here. */
+/**
+ * Never copied upstream: hop-by-hop, Ory's control headers, the identity headers only
+ * orygate may set (`X-Ory-Identity-Id`, …), and the ones set here.
+ */
 const DROPPED: ReadonlySet<string> = new Set([
   ...HOP_BY_HOP_HEADERS,
   ...ORY_CONTROL_HEADERS,
+  ...ORY_IDENTITY_HEADERS,
   "host",
   "x-forwarded-host",
   "x-forwarded-proto",

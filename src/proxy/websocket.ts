@@ -19,6 +19,11 @@ export interface WebSocketTarget {
   readonly headers: Headers;
   readonly timeoutMs: number;
   readonly upstream?: UpstreamName;
+  /**
+   * Follows the session the socket was opened with: `end` closes it (1008 to the client);
+   * the function returned is called once the socket is closed.
+   */
+  readonly follow?: (end: () => void) => () => void;
 }
 
 const HANDSHAKE_HEADERS = [
@@ -91,7 +96,9 @@ export async function bridgeWebSocket(req: Request, target: WebSocketTarget): Pr
     if (socket.readyState === WebSocket.OPEN) socket.send(e.data);
     else pending.push(e.data);
   };
+  let ended = false;
   socket.onopen = () => {
+    if (ended) return socket.close(1008, "session ended");
     for (const data of pending.splice(0)) socket.send(data);
   };
   socket.onmessage = (e) => {
@@ -99,8 +106,20 @@ export async function bridgeWebSocket(req: Request, target: WebSocketTarget): Pr
   };
   upstream.onclose = (e) => closeWith(socket, e);
   upstream.onerror = () => closeWith(socket, undefined);
-  socket.onclose = (e) => closeWith(upstream, e);
-  socket.onerror = () => closeWith(upstream, undefined);
+  socket.onclose = (e) => {
+    closeWith(upstream, e);
+    unfollow?.();
+  };
+  socket.onerror = () => {
+    closeWith(upstream, undefined);
+    unfollow?.();
+  };
+  const unfollow = target.follow?.(() => {
+    ended = true;
+    // A server socket may send 1008; a client socket only 1000 or 3000–4999.
+    if (socket.readyState === WebSocket.OPEN) socket.close(1008, "session ended");
+    if (upstream.readyState === WebSocket.OPEN) upstream.close(1000, "session ended");
+  });
   return response;
 }
 

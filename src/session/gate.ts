@@ -8,6 +8,10 @@
  *    `Authorization: Bearer <JWT>` (the JWT is reused while more than half its life is left).
  * 4. Protected paths without a session: browsers are redirected to login with `return_to`,
  *    other clients get 401; when Ory cannot answer they get 503 (fail closed).
+ * 5. Protected paths with a session that fails a rule (`access_rules.ts`): browsers go to the
+ *    Ory flow that fixes it (verification, login with `aal=aal2`), other clients get 403 in
+ *    Ory's error shape; an identity condition that fails is a 403 for all (`denials.ts`).
+ * 6. With `--identity-headers`, an active session's `X-Ory-*` identity headers are set.
  *
  * @example
  * ```ts ignore
@@ -16,9 +20,10 @@
  * ```
  */
 import type { MintedToken, OrySession } from "../jwt/mint.ts";
-import type { AppRequestGate, GateFacts } from "../proxy/contracts.ts";
+import type { AdmittedSession, AppRequestGate, GateFacts } from "../proxy/contracts.ts";
 import { NO_METRICS, type SessionMetrics } from "../metrics/metrics.ts";
 import type { ProxyRequest } from "../http1/message.ts";
+import { type Requirements, type RequirementsFor, unmetRequirement } from "./access_rules.ts";
 import type { TtlCache } from "./cache.ts";
 import {
   createCredentialMemo,
@@ -26,17 +31,23 @@ import {
   type Credentials,
   extractCredentials,
 } from "./credentials.ts";
+import { loginOr401, unavailable, unmetAnswer } from "./denials.ts";
+import { identityHeaders } from "./identity_headers.ts";
 import type { Whoami, WhoamiResult } from "./whoami.ts";
 
 /** What one cached credential resolves to. */
 export interface SessionEntry {
   readonly result: WhoamiResult;
+  /** For an active session: what long-lived answers are followed by (`GateFacts.session`). */
+  readonly admitted?: AdmittedSession;
   /** The last JWT minted for it, reused while more than half its life is left. */
   token?: MintedToken & {
     readonly mintedAt: number;
     /** `Bearer <token>`, built once: the same string is set on every request. */
     readonly header: string;
   };
+  /** Its `--identity-headers`, built on first use. */
+  identityHeaders?: readonly (readonly [string, string])[];
 }
 
 /** Gate settings and effects. */
@@ -47,7 +58,10 @@ export interface SessionGateOptions {
   readonly cacheTtlMs: number;
   /** Mints a JWT; undefined with `--no-jwt` (protection only, headers untouched). */
   readonly mint?: (session: OrySession, expiresAt: number | undefined) => Promise<MintedToken>;
-  readonly isProtected: (pathname: string) => boolean;
+  /** What a path needs (the compiled rule flags); undefined where no rule applies. */
+  readonly requirementsFor: RequirementsFor;
+  /** Set `X-Ory-Identity-Id` and the others for active sessions (`--identity-headers`). */
+  readonly identityHeaders?: boolean;
   /** The publish URL's origin: where `return_to` sends the user back to. */
   readonly publishOrigin: string;
   /** `<publish>/.ory` */
@@ -69,10 +83,15 @@ export type SessionGate = AppRequestGate;
 export function createSessionGate(options: SessionGateOptions): SessionGate {
   const now = options.now ?? Date.now;
   const jwt = options.mint !== undefined;
+  const withHeaders = options.identityHeaders === true;
   const metrics = options.metrics ?? NO_METRICS;
   const deny = (req: ProxyRequest, url: URL) => {
     const answer = loginOr401(req, url, options);
     metrics.protectionDenial(answer.status === 401 ? "unauthorized" : "redirect");
+    return answer;
+  };
+  const refuse = (answer: Response) => {
+    metrics.protectionDenial(answer.status === 303 ? "redirect" : "forbidden");
     return answer;
   };
 
@@ -85,7 +104,10 @@ export function createSessionGate(options: SessionGateOptions): SessionGate {
       }
       // Errors are not cached: the next request asks again.
       if (result.kind === "error") expiresAt = 0;
-      return { value: { result }, expiresAt };
+      const admitted = result.kind === "active"
+        ? { key: cred.key, id: result.session.id ?? "", expiresAt: result.expiresAt }
+        : undefined;
+      return { value: { result, admitted }, expiresAt };
     });
 
   const memos = new WeakMap<object, CredentialMemo>();
@@ -96,18 +118,30 @@ export function createSessionGate(options: SessionGateOptions): SessionGate {
     return memo;
   };
 
-  /** Sets the JWT for an active session, or answers for an inactive/unknown one. */
+  /**
+   * Sets the JWT (and identity headers) for an active session that meets the path's
+   * requirements (`needs`, undefined on paths without rules), or answers instead.
+   */
   const decide = (
     req: ProxyRequest,
     headers: Headers,
     url: URL,
     entry: SessionEntry,
-    protectedPath: boolean,
+    needs: Requirements | undefined,
     facts: GateFacts | undefined,
   ): Response | undefined | Promise<Response | undefined> => {
     const { result } = entry;
     if (result.kind === "active" && (result.expiresAt === undefined || result.expiresAt > now())) {
       if (facts !== undefined) facts.identityId = result.session.identity?.id;
+      const unmet = needs === undefined ? undefined : unmetRequirement(result.session, needs);
+      if (unmet !== undefined) return refuse(unmetAnswer(unmet, req, url, options));
+      // Only an admitted request's answer is followed (a refusal is orygate's own, and short).
+      if (facts !== undefined) facts.session = entry.admitted;
+      if (withHeaders) {
+        for (const [name, value] of entry.identityHeaders ??= identityHeaders(result.session)) {
+          headers.set(name, value);
+        }
+      }
       if (options.mint === undefined) return undefined;
       const t = now();
       const token = entry.token;
@@ -119,11 +153,15 @@ export function createSessionGate(options: SessionGateOptions): SessionGate {
     }
     if (result.kind === "error") {
       options.onError?.(`session check failed: ${result.reason}`);
-      if (!protectedPath) return undefined;
+      if (needs === undefined) return undefined;
       metrics.protectionDenial("unavailable");
       return unavailable(result.retryAfter);
     }
-    return protectedPath ? deny(req, url) : undefined;
+    if (needs === undefined) return undefined;
+    // Kratos would not describe the session below AAL2: a plain login would find the session
+    // and send the browser straight back here.
+    if (result.kind === "aal2_required") return refuse(unmetAnswer("aal2", req, url, options));
+    return deny(req, url);
   };
 
   const mintFor = async (
@@ -140,8 +178,8 @@ export function createSessionGate(options: SessionGateOptions): SessionGate {
   };
 
   return (req, headers, url, connection, facts) => {
-    const protectedPath = options.isProtected(url.pathname);
-    if (!jwt && !protectedPath) return undefined;
+    const needs = options.requirementsFor(url.pathname);
+    if (!jwt && needs === undefined && !withHeaders) return undefined;
     if (jwt) {
       headers.delete("authorization");
       headers.delete("x-session-token");
@@ -154,59 +192,15 @@ export function createSessionGate(options: SessionGateOptions): SessionGate {
       else headers.set("cookie", appCookie);
     }
     if (cred === undefined || cred.key === "") {
-      return protectedPath ? deny(req, url) : undefined;
+      return needs !== undefined ? deny(req, url) : undefined;
     }
 
     // A fresh cached answer is used without a trip through the promise machinery.
     const cached = options.cache.peek(cred.key);
     metrics.sessionCache(cached !== undefined);
-    if (cached !== undefined) return decide(req, headers, url, cached, protectedPath, facts);
+    if (cached !== undefined) return decide(req, headers, url, cached, needs, facts);
     return lookup(cred, headers.get("x-request-id")).then((entry) =>
-      decide(req, headers, url, entry, protectedPath, facts)
+      decide(req, headers, url, entry, needs, facts)
     );
   };
-}
-
-function wantsHtml(req: ProxyRequest): boolean {
-  const mode = req.headers.get("sec-fetch-mode");
-  if (mode !== null) return mode === "navigate";
-  return (req.method === "GET" || req.method === "HEAD") &&
-    (req.headers.get("accept") ?? "").includes("text/html");
-}
-
-/** A browser navigation is sent to log in; any other client gets a 401. */
-function loginOr401(req: ProxyRequest, url: URL, options: SessionGateOptions): Response {
-  const returnTo = options.publishOrigin + url.pathname + url.search;
-  const login = `${options.oryPublicBase}/self-service/login/browser?return_to=${
-    encodeURIComponent(returnTo)
-  }`;
-  if (wantsHtml(req)) {
-    return new Response(null, {
-      status: 303,
-      headers: { location: login, "cache-control": "no-store" },
-    });
-  }
-  return Response.json({
-    error: {
-      code: 401,
-      status: "Unauthorized",
-      reason: "This path requires a signed-in Ory session.",
-      login_url: login,
-    },
-  }, {
-    status: 401,
-    headers: { "www-authenticate": 'Bearer realm="orygate"', "cache-control": "no-store" },
-  });
-}
-
-function unavailable(retryAfter: number | undefined): Response {
-  const headers: Record<string, string> = { "cache-control": "no-store" };
-  if (retryAfter !== undefined) headers["retry-after"] = String(retryAfter);
-  return Response.json({
-    error: {
-      code: 503,
-      status: "Service Unavailable",
-      reason: "The session could not be checked with Ory; try again shortly.",
-    },
-  }, { status: 503, headers });
 }

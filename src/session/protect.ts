@@ -27,34 +27,64 @@
  */
 import { ConfigError } from "../errors.ts";
 
-/** Returns a predicate telling whether a request path is protected. */
-export function compileProtection(rules: readonly string[]): (pathname: string) => boolean {
-  if (rules.length === 0) return () => false;
-  const matchers = rules.map(compileRule);
+/** A rule as the user wrote it, the flag it came with (for messages), and what it stands for. */
+export interface TaggedRule<T> {
+  readonly rule: string;
+  readonly flag: string;
+  readonly tag: T;
+}
+
+/**
+ * Compiles rules into one function returning the tags of the rules a path matches, in rule
+ * order, or undefined when it matches none. The path is normalised once, whatever the number
+ * of rules; a path that cannot be read matches every rule (fail closed). Throws
+ * {@linkcode ConfigError} for a malformed rule.
+ */
+export function compileRuleSet<T>(
+  rules: readonly TaggedRule<T>[],
+): (pathname: string) => T[] | undefined {
+  if (rules.length === 0) return () => undefined;
+  const matchers = rules.map((r) => ({ test: compilePathRule(r.rule, r.flag), tag: r.tag }));
+  const every = rules.map((r) => r.tag);
   return (pathname) => {
     const readings = normalisePath(pathname);
-    if (readings === undefined) return true;
-    return readings.some((path) => matchers.some((m) => m(path)));
+    if (readings === undefined) return [...every];
+    let tags: T[] | undefined;
+    for (const { test, tag } of matchers) {
+      if (readings.some(test)) (tags ??= []).push(tag);
+    }
+    return tags;
   };
 }
 
-function compileRule(rule: string): (path: string) => boolean {
+/** Returns a predicate telling whether a request path is protected by `--protect-path-prefix`. */
+export function compileProtection(rules: readonly string[]): (pathname: string) => boolean {
+  const match = compileRuleSet(rules.map((rule) => ({ rule, flag: FLAG, tag: true })));
+  return (pathname) => match(pathname) !== undefined;
+}
+
+const FLAG = "--protect-path-prefix";
+
+/**
+ * One rule as a test of one reading of {@linkcode normalisePath}; throws
+ * {@linkcode ConfigError} naming `flag` when the rule is malformed. Every rule flag
+ * (`--protect-path-prefix`, `--require-*`) compiles through this one matcher.
+ */
+export function compilePathRule(rule: string, flag: string): (path: string) => boolean {
   if (rule.startsWith("re:")) {
     let re: RegExp;
     try {
       re = new RegExp(rule.slice(3), "i");
     } catch (err) {
       throw new ConfigError(
-        `Cannot use --protect-path-prefix "${rule}": not a regular expression (${
-          (err as Error).message
-        })`,
+        `Cannot use ${flag} "${rule}": not a regular expression (${(err as Error).message})`,
       );
     }
     return withoutTrailingSlash((path) => re.test(path));
   }
   if (!rule.startsWith("/")) {
     throw new ConfigError(
-      `Cannot use --protect-path-prefix "${rule}": a rule starts with "/" (or "re:" for a regex)`,
+      `Cannot use ${flag} "${rule}": a rule starts with "/" (or "re:" for a regex)`,
     );
   }
   if (/[*:{(]/.test(rule)) {
@@ -68,17 +98,23 @@ function compileRule(rule: string): (path: string) => boolean {
       }
     } catch (err) {
       throw new ConfigError(
-        `Cannot use --protect-path-prefix "${rule}": not a URLPattern (${(err as Error).message})`,
+        `Cannot use ${flag} "${rule}": not a URLPattern (${(err as Error).message})`,
       );
     }
+    // URLPattern.test crosses into Rust and costs microseconds (2–6 µs a pattern measured here,
+    // against ~0.6 µs for a whole prefix rule), paid by every request on every path. A path
+    // matches only if it starts with the pattern's fixed head, which a regex checks in
+    // nanoseconds, so paths elsewhere never reach URLPattern.
+    const head = fixedHead(rule);
     return withoutTrailingSlash((path) =>
-      pattern.test({ pathname: path }) || parent?.test({ pathname: path }) === true
+      head.test(path) &&
+      (pattern.test({ pathname: path }) || parent?.test({ pathname: path }) === true)
     );
   }
   const normalised = normalisePath(rule)?.[0];
   if (normalised === undefined) {
     throw new ConfigError(
-      `Cannot use --protect-path-prefix "${rule}": a rule cannot hold "." or ".." segments`,
+      `Cannot use ${flag} "${rule}": a rule cannot hold "." or ".." segments`,
     );
   }
   const prefix = normalised.replace(/\/+$/, "").toLowerCase();
@@ -87,6 +123,20 @@ function compileRule(rule: string): (path: string) => boolean {
     const lower = path.toLowerCase();
     return lower === prefix || lower.startsWith(prefix + "/");
   };
+}
+
+/**
+ * A test for the fixed text every path a URLPattern pathname matches starts with: the plain
+ * characters before its first part (`*`, `:name`, `{`, `(`), without trailing slashes, which
+ * that part may take with it (`/a/:id?` matches `/a`). Compared case-insensitively with
+ * Unicode case folding, as loosely as URLPattern's own `ignoreCase` regex or more. A rule
+ * with anything else first (an escape, `.`, `%`, non-ASCII: text URLPattern might read or
+ * canonicalise differently) gets a test that passes every path.
+ */
+function fixedHead(rule: string): RegExp {
+  const plain = /^[A-Za-z0-9/_~-]*/.exec(rule)![0];
+  const head = /^[*:{(]/.test(rule.slice(plain.length)) ? plain.replace(/\/+$/, "") : "";
+  return new RegExp("^" + head, "iu");
 }
 
 /** Tests `path`, and `path` without its trailing slash: routers serve both the same. */

@@ -32,13 +32,17 @@ export interface RevocationBus {
   close(): Promise<void>;
 }
 
-/** What the bus does on its events. */
-export interface RevocationBusOptions {
-  readonly logger: Logger;
+/** What a session cache does when the bus tells it of a logout. */
+export interface RevocationHandlers {
   /** A purge from any instance (this one included): a cache key, or `*`. */
   readonly onRevoked: (key: string) => void;
   /** The subscription is back after an outage: purges may have been missed. */
   readonly onResync: () => void;
+}
+
+/** What the bus does on its events. */
+export interface RevocationBusOptions extends RevocationHandlers {
+  readonly logger: Logger;
   /** One failure talking to Redis (a connection error, a failed publish). */
   readonly countError: () => void;
 }

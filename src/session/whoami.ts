@@ -17,6 +17,12 @@ import type { Credentials } from "./credentials.ts";
 export type WhoamiResult =
   | { readonly kind: "active"; readonly session: OrySession; readonly expiresAt?: number }
   | { readonly kind: "none" }
+  /**
+   * A session exists but Ory will not describe it below AAL2: Kratos's whoami answers 403
+   * `session_aal2_required` when `session.whoami.required_aal` is `highest_available` and the
+   * identity has a second factor the session has not used.
+   */
+  | { readonly kind: "aal2_required" }
   | {
     readonly kind: "error";
     readonly reason: string;
@@ -45,6 +51,9 @@ export interface WhoamiOptions {
 }
 
 const MAX_BODY = 1024 * 1024;
+
+/** An identity id orygate can log and sign: visible ASCII, no spaces. */
+const PLAIN_ID = /^[\x21-\x7e]+$/;
 
 /** Creates a whoami client. */
 export function createWhoami(options: WhoamiOptions): Whoami {
@@ -84,7 +93,8 @@ export function createWhoami(options: WhoamiOptions): Whoami {
         waited += delay;
         continue;
       }
-      if (res.status === 401 || res.status === 403) {
+      if (res.status === 403) return await forbiddenKind(res);
+      if (res.status === 401) {
         await res.body?.cancel();
         return { kind: "none" };
       }
@@ -103,17 +113,38 @@ export function createWhoami(options: WhoamiOptions): Whoami {
       if (session?.active !== true) return { kind: "none" };
       // An active session must name its identity: a JWT with an empty `sub` names nobody
       // the app could look up, and some would take "" for a match.
-      if (typeof session.identity?.id !== "string" || session.identity.id === "") {
-        return { kind: "error", reason: "Ory's active session names no identity id" };
+      // It goes into the access log's text line and the JWT's `sub` as it is: visible ASCII
+      // only (Kratos's are UUIDs), so a broken or hostile Ory cannot forge a log line with
+      // CR/LF or hide one behind spaces and look-alike letters.
+      if (typeof session.identity?.id !== "string" || !PLAIN_ID.test(session.identity.id)) {
+        return { kind: "error", reason: "Ory's active session names no usable identity id" };
       }
-      const expiresAt = session.expires_at ? Date.parse(session.expires_at) : undefined;
-      return {
-        kind: "active",
-        session,
-        expiresAt: Number.isFinite(expiresAt) ? expiresAt : undefined,
-      };
+      // Absent means no expiry known (the cache TTL bounds it); present but unreadable is an
+      // answer orygate cannot honour, not a session that never expires.
+      const expiry: unknown = session.expires_at;
+      let expiresAt: number | undefined;
+      if (expiry !== undefined && expiry !== null) {
+        expiresAt = typeof expiry === "string" ? Date.parse(expiry) : NaN;
+        if (!Number.isFinite(expiresAt)) {
+          return { kind: "error", reason: "Ory's active session has an unreadable expires_at" };
+        }
+      }
+      return { kind: "active", session, expiresAt };
     }
   };
+}
+
+/** A 403 from whoami: "needs AAL2" when Kratos says `session_aal2_required`, else no session. */
+async function forbiddenKind(res: Response): Promise<WhoamiResult> {
+  try {
+    const text = await res.text();
+    if (text.length <= MAX_BODY && JSON.parse(text)?.error?.id === "session_aal2_required") {
+      return { kind: "aal2_required" };
+    }
+  } catch {
+    // not JSON: no session, as before
+  }
+  return { kind: "none" };
 }
 
 function parseRetryAfter(value: string | null): number | undefined {

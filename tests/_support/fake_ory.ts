@@ -1,10 +1,13 @@
 /**
  * A local stand-in for Ory's HTTP behaviour: redirects (absolute and relative), compressed
  * bodies with absolute Ory URLs, cookies with Ory's Domain, whoami with controllable
- * answers (sessions, 429s, failures), and logout.
+ * answers (sessions with their AAL, addresses, traits and metadata; Kratos's 403
+ * `session_aal2_required`; 429s, failures), logout, and the submissions of the flows that
+ * change a session or identity (verification, an AAL2 login, settings), which set no cookie.
  */
 import { brotliCompressSync, deflateSync, gzipSync } from "node:zlib";
 import { compressed as z } from "./compress.ts";
+import { aal2RequiredBody } from "./kratos_errors.ts";
 
 /** A session the stand-in knows, by token. */
 export interface FakeSession {
@@ -14,6 +17,17 @@ export interface FakeSession {
   /** ISO time; default: one hour ahead. */
   readonly expiresAt?: string;
   active?: boolean;
+  /** `authenticator_assurance_level`; default `aal1`. */
+  aal?: string;
+  /** Whoami answers 403 `session_aal2_required`, as Kratos does with `required_aal: highest_available`. */
+  aal2Required?: boolean;
+  /** The identity's `verifiable_addresses`; default: none. */
+  verifiableAddresses?: { via: string; value: string; verified: boolean }[];
+  /** Traits besides `email`. */
+  traits?: Record<string, unknown>;
+  metadataPublic?: Record<string, unknown>;
+  /** Default: `default`. */
+  schemaId?: string;
 }
 
 /** The stand-in and its knobs. */
@@ -98,16 +112,46 @@ export function startFakeOry(options: { readonly port?: number } = {}): FakeOry 
         if (!s || s.active === false) {
           return Response.json({ error: { code: 401 } }, { status: 401 });
         }
+        if (s.aal2Required) {
+          const to = `${self}/self-service/login/browser?aal=aal2`;
+          return Response.json(aal2RequiredBody(to), { status: 403 });
+        }
         return Response.json({
           id: s.id,
           active: true,
           expires_at: s.expiresAt ?? new Date(Date.now() + 3600_000).toISOString(),
+          authenticator_assurance_level: s.aal ?? "aal1",
           identity: {
             id: s.identityId,
-            traits: { email: s.email },
+            schema_id: s.schemaId ?? "default",
+            traits: { email: s.email, ...s.traits },
             schema_url: `${self}/schemas/default`,
+            metadata_public: s.metadataPublic ?? null,
+            ...(s.verifiableAddresses ? { verifiable_addresses: s.verifiableAddresses } : {}),
           },
         });
+      }
+      // Flow submissions that change the session or identity; a wrong code changes nothing.
+      case "/self-service/verification":
+      case "/self-service/login":
+      case "/self-service/settings": {
+        const s = state.sessions.get(tokenFrom(req.headers) ?? "");
+        const body = new URLSearchParams(await req.text());
+        if (req.method !== "POST" || !s || body.get("code") !== "123456") {
+          return Response.json({ error: { code: 400, status: "Bad Request" } }, { status: 400 });
+        }
+        if (url.pathname.endsWith("/verification")) {
+          for (const a of s.verifiableAddresses ?? []) a.verified = true;
+          // A browser's verification answers with a redirect and sets no cookie.
+          return new Response(null, {
+            status: 303,
+            headers: { location: `${self}/ui/verification?flow=done` },
+          });
+        }
+        if (url.pathname.endsWith("/login")) Object.assign(s, { aal: "aal2", aal2Required: false });
+        else s.traits = { ...s.traits, ...JSON.parse(body.get("traits") ?? "{}") };
+        // API flows answer with JSON and set no cookie either.
+        return Response.json({ session: { id: s.id } });
       }
       case "/self-service/login/browser":
         return new Response(null, {

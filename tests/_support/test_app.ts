@@ -10,6 +10,8 @@ export interface TestApp {
   readonly uploads: { bytes: number; complete: boolean }[];
   /** Every request path the app received. */
   readonly seen: string[];
+  /** The close code and reason of every WebSocket of `/ws` that closed, in order. */
+  readonly wsCloses: { code: number; reason: string }[];
   close(): Promise<void>;
 }
 
@@ -19,6 +21,7 @@ const CHUNK = new Uint8Array(64 * 1024).map((_, i) => i % 251);
 export function startTestApp(): TestApp {
   const uploads: { bytes: number; complete: boolean }[] = [];
   const seen: string[] = [];
+  const wsCloses: { code: number; reason: string }[] = [];
   const server: Deno.HttpServer<Deno.NetAddr> = Deno.serve({
     hostname: "127.0.0.1",
     port: 0,
@@ -133,6 +136,7 @@ export function startTestApp(): TestApp {
           protocol: offered.includes("echo") ? "echo" : undefined,
         });
         socket.onmessage = (e) => socket.send(e.data === "cookie?" ? `cookie:${cookie}` : e.data);
+        socket.onclose = (e) => wsCloses.push({ code: e.code, reason: e.reason });
         return response;
       }
       case "/hsts":
@@ -165,6 +169,7 @@ export function startTestApp(): TestApp {
     origin: `http://127.0.0.1:${server.addr.port}`,
     uploads,
     seen,
+    wsCloses,
     close: () => server.shutdown(),
   };
 }

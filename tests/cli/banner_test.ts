@@ -60,3 +60,48 @@ Deno.test("readyBanner() for proxy local names the CA and the plain-http redirec
   assertEquals(line(given, "local CA"), undefined);
   assertEquals(line(readyBanner(proxy, "1.0.0"), "plain http"), undefined);
 });
+
+Deno.test("readyBanner() says how many workers serve", () => {
+  assertEquals(line(readyBanner(proxy, "1.0.0"), "workers"), "1");
+  assertEquals(
+    line(readyBanner(proxy, "1.0.0", { workers: 4 }), "workers"),
+    "4 (event loops sharing the port)",
+  );
+  const tunnel = parseConfig({
+    command: "tunnel",
+    appUrl: "http://127.0.0.1:3000",
+    options: { sdkUrl: "http://127.0.0.1:4433" },
+    env: {},
+  });
+  assertEquals(
+    line(readyBanner(tunnel, "1.0.0", { workers: 2 }), "workers"),
+    "2 (event loops sharing the port)",
+  );
+});
+
+Deno.test("readyBanner() lists the access rules and identity headers", () => {
+  const ruled = parseConfig({
+    command: "proxy",
+    appUrl: "http://127.0.0.1:3000",
+    options: {
+      sdkUrl: "http://127.0.0.1:4433",
+      requireAal2: ["/billing", "/admin/*"],
+      requireVerifiedEmail: ["/inbox"],
+      requireIdentity: ["/admin metadata_public.role=admin"],
+      identityHeaders: true,
+    },
+    env: {},
+  });
+  const banner = readyBanner(ruled, "1.0.0");
+  assertEquals(line(banner, "AAL2 paths"), "/billing, /admin/*");
+  assertEquals(line(banner, "verified email"), "/inbox");
+  assertEquals(line(banner, "identity rules"), '"/admin metadata_public.role=admin"');
+  assertEquals(
+    line(banner, "identity headers"),
+    "X-Ory-Identity-Id, X-Ory-Session-Id, X-Ory-Identity-Email, X-Ory-Aal",
+  );
+  const plain = readyBanner(proxy, "1.0.0");
+  for (const label of ["AAL2 paths", "verified email", "identity rules", "identity headers"]) {
+    assertEquals(line(plain, label), undefined);
+  }
+});

@@ -45,6 +45,7 @@ Deno.test("--help shows the defaults the parser uses", opts, async (t) => {
         "--max-rewrite-size": "maxRewriteSize",
         "--jwt-ttl": "jwtTtl",
         "--session-cache-ttl": "sessionCacheTtl",
+        "--session-recheck-interval": "sessionRecheckInterval",
       };
       for (const [flag, value] of shown) {
         const name = names[flag];
@@ -60,6 +61,7 @@ Deno.test("--help shows the defaults the parser uses", opts, async (t) => {
       if (kind !== "tunnel") {
         assertEquals(shown.get("--jwt-ttl"), "1m");
         assertEquals(shown.get("--session-cache-ttl"), "10s");
+        assertEquals(shown.get("--session-recheck-interval"), "30s");
       }
       assertEquals(shown.get("--max-rewrite-size"), "8mb");
     });

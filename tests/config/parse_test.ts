@@ -63,6 +63,21 @@ Deno.test("parseConfig() --websocket-idle-timeout: a duration, 0 for never", () 
   );
 });
 
+Deno.test("parseConfig() --session-recheck-interval: 30s, 0 for never, else at least 1s", () => {
+  const interval = (value?: string) =>
+    parseConfig(input({}, { sessionRecheckInterval: value })).jwt.sessionRecheckIntervalMs;
+  assertEquals(interval(), 30_000);
+  assertEquals(interval("5m"), 300_000);
+  assertEquals(interval("1s"), 1000);
+  assertEquals(interval("0"), 0);
+  assertThrows(
+    () => interval("500ms"),
+    ConfigError,
+    /^Cannot use --session-recheck-interval 500ms: it must be 0 \(no re-checks\) or at least 1s$/,
+  );
+  assertThrows(() => interval("often"), ConfigError, /--session-recheck-interval: "often" is not/);
+});
+
 Deno.test("parseConfig() reads flags and environment", async (t) => {
   await t.step("PORT sets the port and the default publish URL", () => {
     const c = parseConfig(input({ env: { PORT: "8080" } }));
@@ -271,5 +286,83 @@ Deno.test("parseConfig(): --log-format and --metrics-address", async (t) => {
         { port: "5000", host: "127.0.0.1", metricsAddress: "0.0.0.0:5000" },
       ]
     ) await assertThrows(() => parse(options), ConfigError);
+  });
+});
+
+Deno.test("parseConfig(): --workers and ORYGATE_WORKERS", async (t) => {
+  const parse = (
+    options: ParseInput["options"],
+    env: Record<string, string> = {},
+    cores = 8,
+  ) =>
+    parseConfig({
+      command: "proxy",
+      appUrl: "http://localhost:3000",
+      options: { sdkUrl: "http://127.0.0.1:4433", ...options },
+      env,
+      cores,
+    }).workers;
+  await t.step("one by default; a count; auto is one per core", () => {
+    assertEquals(parse({}), 1);
+    assertEquals(parse({ workers: "3" }), 3);
+    assertEquals(parse({ workers: "auto" }, {}, 6), 6);
+    assertEquals(parse({ workers: " AUTO " }, {}, 1), 1);
+    assertEquals(parse({}, { ORYGATE_WORKERS: "4" }), 4);
+    assertEquals(parse({ workers: "2" }, { ORYGATE_WORKERS: "4" }), 2);
+    assertEquals(parse({}, { ORYGATE_WORKERS: "" }), 1);
+  });
+  await t.step(
+    "0, words, fractions and absurd counts are ConfigErrors naming the setting",
+    async () => {
+      for (
+        const [options, env, re] of <[ParseInput["options"], Record<string, string>, RegExp][]> [
+          [
+            { workers: "0" },
+            {},
+            /^Cannot use --workers 0: it must be between 1 and 256 \(or auto\)$/,
+          ],
+          [
+            { workers: "abc" },
+            {},
+            /^Cannot parse --workers: "abc" is not a count \(use e\.g\. 2, or auto/,
+          ],
+          [{ workers: "1.5" }, {}, /^Cannot parse --workers: "1\.5" is not a count/],
+          [{ workers: "-2" }, {}, /^Cannot parse --workers: "-2" is not a count/],
+          [{ workers: "1000" }, {}, /^Cannot use --workers 1000: it must be between 1 and 256/],
+          [{}, { ORYGATE_WORKERS: "many" }, /^Cannot parse ORYGATE_WORKERS: "many" is not a count/],
+        ]
+      ) await assertThrows(() => parse(options, env), ConfigError, re);
+    },
+  );
+});
+
+Deno.test("parseConfig(): access rule flags and --identity-headers", async (t) => {
+  const flags = {
+    protectPathPrefix: ["/members"],
+    requireAal2: ["/billing", "re:^/api/v\\d+/admin"],
+    requireVerifiedEmail: ["/inbox"],
+    requireIdentity: ["/admin metadata_public.role=admin"],
+    identityHeaders: true,
+  };
+  await t.step("kept as written, in order, not split at commas", () => {
+    const c = parseConfig(input({}, { ...flags, requireAal2: ["re:^/a{1,2}/"] }));
+    assertEquals(c.requireAal2, ["re:^/a{1,2}/"]);
+    assertEquals(c.requireVerifiedEmail, ["/inbox"]);
+    assertEquals(c.requireIdentity, ["/admin metadata_public.role=admin"]);
+    assertEquals(c.identityHeaders, true);
+  });
+  await t.step("off by default", () => {
+    const c = parseConfig(input());
+    assertEquals(
+      [c.requireAal2, c.requireVerifiedEmail, c.requireIdentity, c.identityHeaders],
+      [[], [], [], false],
+    );
+  });
+  await t.step("the tunnel has no session features: none of them apply", () => {
+    const c = parseConfig(input({ command: "tunnel" }, flags));
+    assertEquals(
+      [c.protect, c.requireAal2, c.requireVerifiedEmail, c.requireIdentity, c.identityHeaders],
+      [[], [], [], [], false],
+    );
   });
 });

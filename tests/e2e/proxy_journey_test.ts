@@ -7,34 +7,15 @@
  * Kratos runs with its own base URL (like Ory Network), so every URL the browser sees went
  * through orygate's body, Location and cookie rewriting.
  */
-import { createApp } from "../../examples/app/app.ts";
-import { createSessionVerifier } from "../../examples/app/session.ts";
-import { freePort, startCli } from "../_support/cli.ts";
 import { assertEquals } from "../_support/assert.ts";
-import { check, launchBrowser, screenshots, startKratos } from "./_journey.ts";
+import { check, cookieHeader, launchBrowser, screenshots, startProxyStack } from "./_journey.ts";
 
 Deno.test({
   name: "e2e: proxy journey with Kratos and Chromium",
   sanitizeOps: false,
   sanitizeResources: false,
   async fn(t) {
-    const proxyPort = freePort();
-    const publish = `http://localhost:${proxyPort}`;
-    const kratos = await startKratos({ publishUrl: publish, baseUrl: "kratos" });
-    const oryUrl = `${publish}/.ory`;
-    const app = Deno.serve(
-      { hostname: "127.0.0.1", port: 0, onListen() {} },
-      createApp({ oryUrl, verify: createSessionVerifier(`${oryUrl}/jwks.json`) }),
-    );
-    const proxy = await startCli([
-      "proxy",
-      `http://127.0.0.1:${app.addr.port}`,
-      publish,
-      "--sdk-url",
-      kratos.publicUrl,
-      "--protect-path-prefix",
-      "/members",
-    ], { port: proxyPort });
+    const { publish, oryUrl, ...stack } = await startProxyStack({ kratos: { baseUrl: "kratos" } });
     const browser = await launchBrowser();
     const shot = await screenshots("proxy");
     const email = `e2e-${crypto.randomUUID().slice(0, 8)}@example.com`;
@@ -47,11 +28,7 @@ Deno.test({
         await shot(page, "login-from-members");
         const flowId = new URL(page.url()).searchParams.get("flow")!;
         const flow = await (await fetch(`${oryUrl}/self-service/login/flows?id=${flowId}`, {
-          headers: {
-            cookie: (await page.context().cookies(publish)).map((c) => `${c.name}=${c.value}`).join(
-              "; ",
-            ),
-          },
+          headers: { cookie: await cookieHeader(page, publish) },
         })).json();
         check(flow.return_to === `${publish}/members`, `return_to is ${flow.return_to}`);
       });
@@ -134,15 +111,11 @@ Deno.test({
         },
       );
     } catch (error) {
-      console.error(
-        `--- orygate ---\n${proxy.output()}\n--- kratos ---\n${await kratos.readLog()}`,
-      );
+      console.error(await stack.logs());
       throw error;
     } finally {
       await browser.close();
-      await proxy.stop();
-      await app.shutdown();
-      await kratos.stop();
+      await stack.stop();
     }
   },
 });

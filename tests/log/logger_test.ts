@@ -75,6 +75,30 @@ Deno.test("createLogger(): the time is kept per millisecond, and moves on after 
   assertEquals(Date.parse(later) > Date.parse(stamp), true);
 });
 
+Deno.test("createLogger(): a worker's lines say which worker wrote them", async (t) => {
+  await t.step("json: a worker field on every line", () => {
+    const out: string[] = [];
+    const log = createLogger("info", { write: (s) => out.push(s), format: "json", worker: 2 });
+    log.error("broken");
+    log.access(entry);
+    log.flush();
+    const records = out.join("").trim().split("\n").map((l) => JSON.parse(l));
+    assertEquals(records.map((r) => [r.level, r.worker, r.msg]), [
+      ["error", 2, "broken"],
+      ["info", 2, "request"],
+    ]);
+  });
+  await t.step("text: messages start with `worker <n>:`, access lines as before", () => {
+    const out: string[] = [];
+    const log = createLogger("info", { write: (s) => out.push(s), worker: 3 });
+    log.warn("careful");
+    log.access(entry);
+    log.flush();
+    assertEquals(out[0], "warning: worker 3: careful\n");
+    assertMatch(out[1], /^\S+Z GET \/page 200 1\.2ms application 12B r-1 id-1\n$/);
+  });
+});
+
 /** Waits until `done()` holds, polling; fails after `ms` (generous: a loaded machine is slow). */
 async function eventually(done: () => boolean, ms = 5_000): Promise<void> {
   const until = Date.now() + ms;

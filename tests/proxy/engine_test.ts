@@ -323,3 +323,86 @@ Deno.test("engine: an Upgrade request with a body goes upstream as a plain reque
   assert.equal(without.status, 200);
   engine.close();
 });
+
+Deno.test("engine: long-lived answers to a request with a session follow that session", async (t) => {
+  const session = { key: "k".repeat(64), id: "s-1", expiresAt: Date.now() + 60_000 };
+  const followed: { session: unknown; end: () => void; unfollowed: number }[] = [];
+  const followSession: ProxyHandlerDeps["followSession"] = (s, _req, end) => {
+    const entry = { session: s, end, unfollowed: 0 };
+    followed.push(entry);
+    return () => void entry.unfollowed++;
+  };
+  /** A gate that admits requests with a cookie under `session`, and others without one. */
+  const gate: ProxyHandlerDeps["gate"] = (req, _h, _u, _c, facts) => {
+    if (facts !== undefined && req.headers.has("cookie")) facts.session = session;
+  };
+  const streaming = () => {
+    let c!: ReadableStreamDefaultController<Uint8Array>;
+    const body = new ReadableStream<Uint8Array>({ start: (x) => void (c = x) });
+    return { body, c };
+  };
+
+  await t.step("a streamed body with a session: followed, and end() ends it", async () => {
+    followed.length = 0;
+    const up = streaming();
+    const client = fakeClient(() => ({
+      ...reply(200, { "content-type": "text/event-stream" }),
+      body: up.body,
+    }));
+    const { engine } = engineWith({}, { gate, followSession }, client);
+    const res = await engine(get("/events", { headers: { cookie: "ory_kratos_session=x" } }));
+    assertEquals(followed.length, 1);
+    assertEquals(followed[0].session, session);
+    up.c.enqueue(new TextEncoder().encode("data: 1\n\n"));
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    assertEquals(new TextDecoder().decode((await reader.read()).value), "data: 1\n\n");
+    followed[0].end();
+    assertEquals((await reader.read()).done, true);
+    assertEquals(followed[0].unfollowed, 1);
+  });
+  await t.step("without a session, or with a whole body: not followed, untouched", async () => {
+    followed.length = 0;
+    const up = streaming();
+    const client = fakeClient((req) =>
+      req.url.pathname === "/events" ? { ...reply(200), body: up.body } : reply(200, {}, "ok")
+    );
+    const { engine } = engineWith({}, { gate, followSession }, client);
+    const anonymous = await engine(get("/events"));
+    assert(anonymous.body === up.body, "the upstream's own stream, not a wrapper");
+    const whole = await engine(get("/page", { headers: { cookie: "ory_kratos_session=x" } }));
+    assertEquals(await text(whole), "ok");
+    assertEquals(followed.length, 0);
+  });
+  await t.step("a joined WebSocket with a session: its tunnel ends with it", async () => {
+    followed.length = 0;
+    let closed = false;
+    // A socket's read waits for bytes, and fails once the socket is closed.
+    const cut = Promise.withResolvers<number | null>();
+    const conn = {
+      read: () => cut.promise,
+      write: (p: Uint8Array) => Promise.resolve(p.byteLength),
+      close: () => {
+        closed = true;
+        cut.reject(new Deno.errors.Interrupted("closed"));
+      },
+    };
+    const client = fakeClient(() => ({
+      ...reply(101),
+      upgraded: { conn, leftover: new Uint8Array() },
+    }));
+    const { engine } = engineWith({}, { gate, followSession }, client);
+    const headers = { upgrade: "websocket", connection: "upgrade", cookie: "ory_kratos_session=x" };
+    const res = await engine(new Request(`${PUBLISH}/ws`, { headers }), { joinsUpgrades: true });
+    assertEquals(res.status, 101);
+    assert(res.upgraded !== undefined && res.upgraded.conn !== conn, "a wrapper stands in");
+    assertEquals(followed.length, 1);
+    const buf = new Uint8Array(64);
+    const reading = res.upgraded.conn.read(buf);
+    followed[0].end();
+    const n = await reading;
+    assertEquals([buf[0], buf[1], (buf[2] << 8) | buf[3]], [0x88, n! - 2, 1008]);
+    assert(closed, "the upstream is closed");
+    res.upgraded.conn.close();
+    assertEquals(followed[0].unfollowed, 1);
+  });
+});

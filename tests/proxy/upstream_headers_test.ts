@@ -77,3 +77,21 @@ Deno.test("buildUpstreamHeaders()", async (t) => {
     assertEquals(plain.get("x-forwarded-for"), "::1");
   });
 });
+
+Deno.test("buildUpstreamHeaders() never forwards a client's identity headers", () => {
+  // Header names are case-insensitive (Headers lower-cases them), repeated ones arrive joined,
+  // and a `_` spelling is dropped with every other name holding one.
+  const spellings: [string, string][] = [
+    ["X-Ory-Identity-Id", "forged"],
+    ["x-ory-session-id", "forged"],
+    ["X-ORY-IDENTITY-EMAIL", "ceo@example.com"],
+    ["x-Ory-aal", "aal2"],
+    ["x_ory_identity_id", "forged"],
+    ["X-Ory-Identity_Email", "forged"],
+  ];
+  const headers = new Headers();
+  for (const [name, value] of spellings) headers.append(name, value);
+  headers.append("x-ory-identity-id", "second copy");
+  const h = buildUpstreamHeaders({ headers }, { host: "app", publishUrl });
+  assertEquals([...h.keys()].filter((k) => /ory/i.test(k)), []);
+});

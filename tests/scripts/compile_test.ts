@@ -215,6 +215,7 @@ Deno.test("compile.ts --dry-run prints the exact commands and builds nothing", a
   assertEquals(
     first,
     `$ ${Deno.execPath()} compile ${PERMISSION_FLAGS.join(" ")} --unstable-no-legacy-abort ` +
+      "--unstable-net " +
       `${
         V8_FLAGS.join(" ")
       } --exclude-unused-npm --target x86_64-pc-windows-msvc --output nowhere/orygate-x86_64-pc-windows-msvc.exe src/main.ts`,
@@ -263,7 +264,8 @@ Deno.test("compileArgs() embed the permissions, unstable features and only the n
     const metadata = /\{"argv":\[\].*?"app_version":"[^"]*"\}/.exec(tail)?.[0];
     assert(metadata !== undefined, "compile metadata not found");
     const meta = JSON.parse(metadata);
-    assertEquals(meta.unstable_config.features, ["no-legacy-abort"]);
+    // net: --workers listens with reusePort, which Deno offers only with --unstable-net.
+    assertEquals(meta.unstable_config.features, ["no-legacy-abort", "net"]);
     const granted = Object.entries(meta.permissions)
       .filter(([key, value]) =>
         key.startsWith("allow_") && Array.isArray(value) && value.length === 0
@@ -278,6 +280,8 @@ Deno.test("compileArgs() embed the permissions, unstable features and only the n
       "allow_write",
     ]);
     assertEquals([meta.permissions.allow_ffi, meta.permissions.prompt], [null, false]);
+    // --workers runs the entry point itself in each worker thread (main.ts tells a worker by
+    // its name), so no worker module needs --include.
     assertEquals(meta.entrypoint_key, "src/main.ts");
     assertMatch(log, /commander\/14/);
     assertMatch(log, /jose\/6/);

@@ -1,5 +1,5 @@
 import { smoke } from "../../scripts/smoke.ts";
-import { assertEquals, assertThrows } from "../_support/assert.ts";
+import { assert, assertEquals, assertThrows } from "../_support/assert.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -9,7 +9,13 @@ Deno.test("smoke() passes for the CLI run from source", async () => {
     cwd: ROOT,
     log: (l) => lines.push(l),
   });
-  assertEquals(lines.length, 5, lines.join("\n"));
+  // Linux: the same again with --workers 2, and both workers answered.
+  assertEquals(lines.length, Deno.build.os === "linux" ? 8 : 5, lines.join("\n"));
+  if (Deno.build.os === "linux") {
+    assert(
+      lines.some((l) => /^proxy --workers 2: both answered \(\d+ \+ \d+\), one key set$/.test(l)),
+    );
+  }
 });
 
 Deno.test("smoke() fails with the reason when the version is wrong", async () => {

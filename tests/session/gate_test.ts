@@ -4,9 +4,11 @@ import { generateSigningKey } from "../../src/jwt/keys.ts";
 import { createMinter } from "../../src/jwt/mint.ts";
 import { createTtlCache } from "../../src/session/cache.ts";
 import { createSessionGate, type SessionEntry } from "../../src/session/gate.ts";
-import { compileProtection } from "../../src/session/protect.ts";
+import { type AccessRuleFlags, compileAccessRules } from "../../src/session/access_rules.ts";
+import type { OrySession } from "../../src/jwt/mint.ts";
 import type { Credentials } from "../../src/session/credentials.ts";
 import type { WhoamiResult } from "../../src/session/whoami.ts";
+import { NO_METRICS } from "../../src/metrics/metrics.ts";
 import { assertEquals } from "../_support/assert.ts";
 
 const publishOrigin = "http://localhost:4000";
@@ -14,11 +16,12 @@ const HOUR = 3600_000;
 
 async function setup(
   answer: (cred: Credentials) => WhoamiResult,
-  options: { protect?: string[]; jwt?: boolean } = {},
+  options: AccessRuleFlags & { jwt?: boolean; identityHeaders?: boolean } = {},
 ) {
   let now = Date.parse("2030-01-01T00:00:00Z");
   const clock = () => now;
   const calls: string[] = [];
+  const denials: string[] = [];
   const key = await generateSigningKey();
   const gate = createSessionGate({
     whoami: (c) => (calls.push(c.key), Promise.resolve(answer(c))),
@@ -27,10 +30,12 @@ async function setup(
     mint: options.jwt === false
       ? undefined
       : createMinter({ key, issuer: "http://ory", ttlSeconds: 60, now: clock }),
-    isProtected: compileProtection(options.protect ?? []),
+    requirementsFor: compileAccessRules(options),
+    identityHeaders: options.identityHeaders,
     publishOrigin,
     oryPublicBase: "http://localhost:4000/.ory",
     now: clock,
+    metrics: { ...NO_METRICS, protectionDenial: (kind) => void denials.push(kind) },
   });
   const jwks = createLocalJWKSet(
     await (createJwksRoute({ keys: [key] })(new Request("http://x/"))).json(),
@@ -45,7 +50,7 @@ async function setup(
     const res = await gate(req, out, new URL(req.url), connection);
     return { res, out };
   };
-  return { run, gate, calls, jwks, advance: (ms: number) => (now += ms), clock };
+  return { run, gate, calls, denials, jwks, advance: (ms: number) => (now += ms), clock };
 }
 
 const session = (expiresInMs = HOUR): WhoamiResult => ({
@@ -205,6 +210,281 @@ Deno.test("session gate", async (t) => {
       authorization: "Bearer app-token",
     });
     assertEquals(out.get("authorization"), "Bearer app-token");
+    assertEquals(s.calls.length, 0);
+  });
+});
+
+/** An active session with `fields` (identity fields go under `identity`). */
+const withSession = (
+  fields: { aal?: string; identity?: Record<string, unknown> } = {},
+): WhoamiResult => ({
+  kind: "active",
+  session: {
+    id: "s1",
+    active: true,
+    authenticator_assurance_level: fields.aal ?? "aal1",
+    identity: { id: "id-1", ...fields.identity },
+  } as OrySession,
+  expiresAt: Date.parse("2030-01-01T00:00:00Z") + HOUR,
+});
+
+const BROWSER = { "sec-fetch-mode": "navigate", cookie: "ory_kratos_session=abc" };
+const API = { accept: "application/json", cookie: "ory_kratos_session=abc" };
+const unverified = [{ via: "email", value: "a@example.com", verified: false }];
+const verified = [{ via: "email", value: "a@example.com", verified: true }];
+const returnTo = (path: string) => encodeURIComponent(`http://localhost:4000${path}`);
+const ORY = "http://localhost:4000/.ory";
+
+Deno.test("session gate: rules beyond a session", async (t) => {
+  const rules: AccessRuleFlags = {
+    aal2: ["/billing"],
+    verifiedEmail: ["/inbox", "/billing"],
+    identity: ["/admin metadata_public.roles=admin", "/admin schema_id!=guest"],
+  };
+  // [name, session, path, headers, status (undefined: through), location or JSON error id]
+  const cases: [string, WhoamiResult, string, Record<string, string>, number?, string?][] = [
+    [
+      "AAL1 on an AAL2 path, browser → step-up login with return_to",
+      withSession({ identity: { verifiable_addresses: verified } }),
+      "/billing/x?y=1",
+      BROWSER,
+      303,
+      `${ORY}/self-service/login/browser?aal=aal2&return_to=${returnTo("/billing/x?y=1")}`,
+    ],
+    [
+      "AAL1 on an AAL2 path, API → 403 session_aal2_required",
+      withSession({ identity: { verifiable_addresses: verified } }),
+      "/billing",
+      API,
+      403,
+      "session_aal2_required",
+    ],
+    [
+      "AAL2 on an AAL2 path → through",
+      withSession({ aal: "aal2", identity: { verifiable_addresses: verified } }),
+      "/billing",
+      API,
+    ],
+    [
+      "unverified, browser → the verification flow with return_to",
+      withSession({ identity: { verifiable_addresses: unverified } }),
+      "/inbox?q=a%20b",
+      BROWSER,
+      303,
+      `${ORY}/self-service/verification/browser?return_to=${returnTo("/inbox?q=a%20b")}`,
+    ],
+    [
+      "unverified, API → 403 session_verified_address_required",
+      withSession({ identity: { verifiable_addresses: unverified } }),
+      "/inbox",
+      API,
+      403,
+      "session_verified_address_required",
+    ],
+    [
+      "a verified phone number is not a verified email",
+      withSession({
+        identity: { verifiable_addresses: [{ via: "sms", value: "+1", verified: true }] },
+      }),
+      "/inbox",
+      API,
+      403,
+      "session_verified_address_required",
+    ],
+    [
+      "no verifiable addresses at all: unverified",
+      withSession(),
+      "/inbox",
+      API,
+      403,
+      "session_verified_address_required",
+    ],
+    [
+      "a second, verified email address is enough",
+      withSession({ identity: { verifiable_addresses: [...unverified, ...verified] } }),
+      "/inbox",
+      API,
+    ],
+    [
+      "both unverified and AAL1: verification first",
+      withSession({ identity: { verifiable_addresses: unverified } }),
+      "/billing",
+      API,
+      403,
+      "session_verified_address_required",
+    ],
+    [
+      "an identity condition that fails → 403 for the API (no id: herodot's ErrForbidden)",
+      withSession({ identity: { metadata_public: { roles: ["dev"] } } }),
+      "/admin",
+      API,
+      403,
+      "",
+    ],
+    [
+      "an identity condition that fails → 403 for a browser too, never a redirect",
+      withSession({ identity: { metadata_public: { roles: "dev" } } }),
+      "/admin/users",
+      BROWSER,
+      403,
+    ],
+    [
+      "the role is one of several: through",
+      withSession({
+        identity: { schema_id: "staff", metadata_public: { roles: ["dev", "admin"] } },
+      }),
+      "/admin",
+      API,
+    ],
+    [
+      "every condition on a path must hold",
+      withSession({ identity: { schema_id: "guest", metadata_public: { roles: ["admin"] } } }),
+      "/admin",
+      API,
+      403,
+      "",
+    ],
+    [
+      "paths without rules pass whatever the session lacks",
+      withSession({ identity: { metadata_public: {} } }),
+      "/public",
+      BROWSER,
+    ],
+    [
+      "a rule flag also protects: no session, browser → the plain login",
+      { kind: "none" },
+      "/billing",
+      BROWSER,
+      303,
+      `${ORY}/self-service/login/browser?return_to=${returnTo("/billing")}`,
+    ],
+    [
+      "a rule flag also protects: no session, API → 401",
+      { kind: "none" },
+      "/admin",
+      API,
+      401,
+    ],
+    [
+      "whoami's session_aal2_required on a protected path, browser → step-up login",
+      { kind: "aal2_required" },
+      "/inbox",
+      BROWSER,
+      303,
+      `${ORY}/self-service/login/browser?aal=aal2&return_to=${returnTo("/inbox")}`,
+    ],
+    [
+      "whoami's session_aal2_required on a protected path, API → 403",
+      { kind: "aal2_required" },
+      "/admin",
+      API,
+      403,
+      "session_aal2_required",
+    ],
+    [
+      "whoami's session_aal2_required elsewhere → through, without a JWT",
+      { kind: "aal2_required" },
+      "/public",
+      API,
+    ],
+    [
+      "an undecodable path needs everything (fail closed)",
+      withSession({ aal: "aal2", identity: { verifiable_addresses: verified } }),
+      "/%E0%A4%A",
+      API,
+      403,
+      "",
+    ],
+  ];
+  for (const [name, answer, path, headers, status, where] of cases) {
+    await t.step(name, async () => {
+      const s = await setup(() => answer, rules);
+      const { res, out } = await s.run(path, headers);
+      assertEquals(res?.status, status);
+      if (status === undefined) {
+        const minted = answer.kind === "active";
+        assertEquals(out.get("authorization")?.startsWith("Bearer ey") ?? false, minted);
+        return;
+      }
+      assertEquals(out.has("authorization"), false);
+      assertEquals(res!.headers.get("cache-control"), "no-store");
+      if (status === 303) return assertEquals(res!.headers.get("location"), where);
+      if (status !== 403) return void await res!.body?.cancel();
+      if (where === undefined) {
+        assertEquals(res!.headers.get("content-type"), "text/html; charset=utf-8");
+        assertEquals((await res!.text()).includes("403 Forbidden"), true);
+        return;
+      }
+      const body = await res!.json();
+      assertEquals(body.error.code, 403);
+      assertEquals(body.error.status, "Forbidden");
+      assertEquals(body.error.id ?? "", where);
+      if (where === "") {
+        assertEquals(body.error.message, "The requested action was forbidden");
+        assertEquals("redirect_browser_to" in body, false);
+        return;
+      }
+      const flow = where === "session_aal2_required"
+        ? `${ORY}/self-service/login/browser?aal=aal2&return_to=`
+        : `${ORY}/self-service/verification/browser?return_to=`;
+      assertEquals(body.redirect_browser_to, flow + returnTo(path));
+      assertEquals(body.error.details.redirect_browser_to, body.redirect_browser_to);
+    });
+  }
+  await t.step("denials are counted by kind", async () => {
+    const s = await setup(() => withSession(), rules);
+    await s.run("/billing", BROWSER);
+    await s.run("/billing", API);
+    await s.run("/admin", BROWSER);
+    await s.run("/admin", { accept: "application/json" });
+    assertEquals(s.denials, ["redirect", "forbidden", "forbidden", "unauthorized"]);
+  });
+  await t.step("a session that fails a rule is still one whoami call, cached", async () => {
+    const s = await setup(() => withSession(), rules);
+    for (let i = 0; i < 3; i++) await s.run("/billing", API);
+    await s.run("/public", API);
+    assertEquals(s.calls.length, 1);
+  });
+});
+
+Deno.test("session gate: --identity-headers", async (t) => {
+  const session = withSession({
+    aal: "aal2",
+    identity: { traits: { email: "t@example.com" }, verifiable_addresses: verified },
+  });
+  await t.step(
+    "an active session's identity, even with --no-jwt on a path without rules",
+    async () => {
+      const s = await setup(() => session, { jwt: false, identityHeaders: true });
+      const { res, out } = await s.run("/", { cookie: "ory_kratos_session=abc" });
+      assertEquals(res, undefined);
+      assertEquals(out.get("x-ory-identity-id"), "id-1");
+      assertEquals(out.get("x-ory-session-id"), "s1");
+      assertEquals(out.get("x-ory-identity-email"), "a@example.com");
+      assertEquals(out.get("x-ory-aal"), "aal2");
+    },
+  );
+  await t.step("traits.email when no verifiable address is an email", async () => {
+    const s = await setup(
+      () => withSession({ identity: { traits: { email: "t@example.com" } } }),
+      { identityHeaders: true },
+    );
+    const { out } = await s.run("/", { cookie: "ory_kratos_session=abc" });
+    assertEquals(out.get("x-ory-identity-email"), "t@example.com");
+    assertEquals(out.get("x-ory-aal"), "aal1");
+  });
+  await t.step("no session, or without the flag: none set", async () => {
+    const none = await setup(() => ({ kind: "none" }), { identityHeaders: true });
+    const a = await none.run("/", { cookie: "ory_kratos_session=abc" });
+    const off = await setup(() => session);
+    const b = await off.run("/", { cookie: "ory_kratos_session=abc" });
+    for (const out of [a.out, b.out]) {
+      assertEquals([...out.keys()].filter((k) => k.startsWith("x-ory-")), []);
+    }
+  });
+  await t.step("--no-jwt without the flag or rules still costs no whoami call", async () => {
+    const s = await setup(() => session, { jwt: false });
+    await s.run("/", { cookie: "ory_kratos_session=abc" });
     assertEquals(s.calls.length, 0);
   });
 });

@@ -1,5 +1,6 @@
 import { ConfigError } from "../../src/errors.ts";
-import { compileProtection } from "../../src/session/protect.ts";
+import fc from "fast-check";
+import { compileProtection, normalisePath } from "../../src/session/protect.ts";
 import { assertEquals, assertThrows } from "../_support/assert.ts";
 
 Deno.test("compileProtection()", async (t) => {
@@ -122,4 +123,82 @@ Deno.test("compileProtection()", async (t) => {
       /"\." or "\.\." segments/,
     );
   });
+});
+
+Deno.test("compileProtection(): a glob's fixed-head shortcut never changes an answer", () => {
+  // The reference asks URLPattern about every path, as the matcher did before the shortcut.
+  const reference = (rule: string) => {
+    const pattern = new URLPattern({ pathname: rule }, { ignoreCase: true });
+    const parent = rule.endsWith("/*")
+      ? new URLPattern({ pathname: rule.slice(0, -2) }, { ignoreCase: true })
+      : undefined;
+    const test = (p: string) =>
+      pattern.test({ pathname: p }) || parent?.test({ pathname: p }) === true;
+    return (path: string) =>
+      normalisePath(path)?.some((p) =>
+        test(p) || (p.length > 1 && p.endsWith("/") && test(p.slice(0, -1)))
+      ) ?? true;
+  };
+  const rules = [
+    "/teams/*/admin",
+    "/admin/*",
+    "/api/:version/private",
+    "/u/:id?",
+    "/a/:id?/b",
+    "/files/*.pdf",
+    "/Caps/:x",
+    "/x{/y}?/*",
+    "/k/(\\d+)",
+    "/a-b_c~d/*",
+    "/v1.2/*",
+    "/*/admin",
+    "/:tenant/admin",
+    "/keys*",
+    "/sub{s}?/:x",
+  ];
+  const segments = [
+    "teams",
+    "TEAMS",
+    "admin",
+    "Admin",
+    "api",
+    "v1",
+    "private",
+    "u",
+    "a",
+    "b",
+    "files",
+    "x.pdf",
+    "caps",
+    "x",
+    "y",
+    "k",
+    "12",
+    "a-b_c~d",
+    "v1.2",
+    ";",
+    "%3b",
+    "%41dmin",
+    "keys",
+    "\u212Aeys",
+    "%E2%84%AAeys",
+    "sub",
+    "subs",
+    "s",
+    "\u017Fub",
+  ];
+  const compiled = new Map(rules.map((r) => [r, [compileProtection([r]), reference(r)]]));
+  fc.assert(
+    fc.property(
+      fc.constantFrom(...rules),
+      fc.array(fc.constantFrom(...segments), { maxLength: 5 }),
+      fc.boolean(),
+      (rule, parts, slash) => {
+        const path = "/" + parts.join("/") + (slash && parts.length > 0 ? "/" : "");
+        const [fast, slow] = compiled.get(rule)!;
+        assertEquals(fast(path), slow(path), `${rule} ${path}`);
+      },
+    ),
+    { numRuns: 5000, seed: 19 },
+  );
 });

@@ -1,5 +1,6 @@
 import { createWhoami } from "../../src/session/whoami.ts";
 import { assertEquals } from "../_support/assert.ts";
+import { aal2RequiredBody } from "../_support/kratos_errors.ts";
 
 const cred = { key: "k", cookie: "ory_kratos_session=abc" };
 const active = { id: "s", active: true, expires_at: "2030-01-01T00:00:00Z", identity: { id: "i" } };
@@ -96,7 +97,19 @@ Deno.test("createWhoami()", async (t) => {
 });
 
 Deno.test("createWhoami(): an active session without an identity id is an error", async () => {
-  for (const identity of [{ id: "" }, {}, undefined, { id: 42 }]) {
+  // Also ids a log line or a `sub` cannot carry as they are (a review forged an access line
+  // with one).
+  for (
+    const identity of [
+      { id: "" },
+      {},
+      undefined,
+      { id: 42 },
+      { id: "i31\r\nX-Ory-Aal: aal2" },
+      { id: " i1" },
+      { id: "ï1" },
+    ]
+  ) {
     const whoami = createWhoami({
       oryBase: "https://x.projects.oryapis.com",
       fetch: fakeFetch([() => Response.json({ ...active, identity })]),
@@ -104,4 +117,37 @@ Deno.test("createWhoami(): an active session without an identity id is an error"
     const result = await whoami(cred);
     assertEquals(result.kind, "error", JSON.stringify(identity));
   }
+});
+
+Deno.test("createWhoami(): an unreadable expires_at is an error, an absent one no expiry", async () => {
+  for (const expires_at of ["garbage", 1_900_000_000, true, {}]) {
+    const whoami = createWhoami({
+      oryBase: "https://x.projects.oryapis.com",
+      fetch: fakeFetch([() => Response.json({ ...active, expires_at })]),
+    });
+    assertEquals((await whoami(cred)).kind, "error", JSON.stringify(expires_at));
+  }
+  for (const expires_at of [undefined, null]) {
+    const whoami = createWhoami({
+      oryBase: "https://x.projects.oryapis.com",
+      fetch: fakeFetch([() => Response.json({ ...active, expires_at })]),
+    });
+    const result = await whoami(cred);
+    assertEquals(result.kind === "active" ? result.expiresAt : "not active", undefined);
+  }
+});
+
+Deno.test("createWhoami(): Kratos's 403 session_aal2_required means 'needs AAL2'", async () => {
+  const aal2 = aal2RequiredBody("http://127.0.0.1:4433/self-service/login/browser?aal=aal2");
+  const whoami = createWhoami({
+    oryBase: "https://x.projects.oryapis.com",
+    fetch: fakeFetch([
+      () => Response.json(aal2, { status: 403 }),
+      () => Response.json({ error: { id: "security_csrf_violation", code: 403 } }, { status: 403 }),
+      () => new Response("<html>forbidden</html>", { status: 403 }),
+    ]),
+  });
+  assertEquals(await whoami(cred), { kind: "aal2_required" });
+  assertEquals(await whoami(cred), { kind: "none" });
+  assertEquals(await whoami(cred), { kind: "none" });
 });

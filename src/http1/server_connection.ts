@@ -57,6 +57,7 @@ const LINGER_MS = 5_000;
 const encoder = new TextEncoder();
 const LAST_CHUNK = encoder.encode("0\r\n\r\n");
 const RESOLVED = Promise.resolve();
+const NOTHING: Uint8Array = new Uint8Array(0);
 
 /** One client connection and its read buffer (`buf[start..end)` is read but unparsed). */
 export class Connection extends ReadBuffer {
@@ -474,11 +475,13 @@ export class Connection extends ReadBuffer {
     let sent = 0;
     let frames: Uint8Array | undefined;
     /** The write in flight: one at a time, each awaited before the next chunk is read. */
-    let writing: Uint8Array = LAST_CHUNK;
+    let writing = NOTHING;
     const conn = this.conn;
     const idleMs = this.server.idleTimeoutMs;
     const wrote = (n: number): Promise<void> | undefined => {
-      if (n < writing.byteLength) return this.#writeTimed(writing.subarray(n)); // took a part
+      const out = writing;
+      writing = NOTHING; // a view of the upstream connection's buffer, maybe: not kept
+      if (n < out.byteLength) return this.#writeTimed(out.subarray(n)); // it took a part
       this.writeDeadline = 0;
       return undefined;
     };

@@ -7,13 +7,8 @@
  * @module
  */
 import { directPipe } from "./direct_pipe.ts";
-import type {
-  ClientInfo,
-  ProxyRequest,
-  ProxyResult,
-  TunnelConn,
-  UpgradedConnection,
-} from "./message.ts";
+import { joinTunnel } from "./tunnel.ts";
+import type { ClientInfo, ProxyRequest, ProxyResult } from "./message.ts";
 import { BufferFull, ReadBuffer } from "./read_buffer.ts";
 import { RequestBody } from "./request_body.ts";
 import {
@@ -181,7 +176,7 @@ export class Connection extends ReadBuffer {
     }
     if (result.upgraded !== undefined) {
       result.onFinished?.(0);
-      await this.#join(result, result.upgraded);
+      await joinTunnel(this, result, result.upgraded);
       return false;
     }
     // A request body the handler left unread cannot be skipped safely: close afterwards.
@@ -561,61 +556,6 @@ export class Connection extends ReadBuffer {
     this.writeDeadline = Date.now() + this.server.idleTimeoutMs;
     await this.#writeAll(data);
     this.writeDeadline = 0;
-  }
-
-  /** Writes the 101 and joins the two connections until either side ends. */
-  async #join(result: ProxyResult, upstream: UpgradedConnection): Promise<void> {
-    let text = `HTTP/1.1 101 ${result.statusText || "Switching Protocols"}\r\n`;
-    result.headers.forEach((value, name) => text += name + ": " + value + "\r\n");
-    const up = upstream.conn;
-    const hooks = this.server.options.hooks;
-    hooks?.tunnelOpened();
-    try {
-      await this.#writeAll(encodeHead(text + "\r\n"));
-      if (upstream.leftover.byteLength > 0) await this.#writeAll(upstream.leftover);
-      // Upstream to client flows at once (the server may speak first). Client to upstream:
-      // first what the client sent after its upgrade request (buffered, or a read kept
-      // pending), then the rest.
-      // Idle tunnels end: every byte either way moves the deadline the sweep checks.
-      const idleMs = this.server.tunnelIdleTimeoutMs;
-      const active = idleMs > 0 ? () => this.deadline = Date.now() + idleMs : undefined;
-      active?.();
-      const toClient = relay(up, this.conn, active);
-      const toUpstream = (async () => {
-        const pending = this.pending;
-        this.pending = undefined;
-        if (pending !== undefined) {
-          const n = await pending;
-          if (n === null) return;
-          this.end += n;
-        }
-        if (this.end > this.start) await writeAll(up, this.buf.slice(this.start, this.end));
-        this.start = this.end = 0;
-        await relay(this.conn, up, active);
-      })();
-      await Promise.race([toClient, toUpstream]);
-    } catch {
-      // either side went away
-    } finally {
-      hooks?.tunnelClosed();
-      try {
-        up.close();
-      } catch {
-        // already closed
-      }
-      this.close();
-    }
-  }
-}
-
-/** Copies one direction of an upgraded connection until its end; `active` sees each read. */
-async function relay(from: TunnelConn, to: TunnelConn, active?: () => void): Promise<void> {
-  const buf = new Uint8Array(16 * 1024);
-  for (;;) {
-    const n = await from.read(buf);
-    if (n === null) return;
-    active?.();
-    await writeAll(to, buf.subarray(0, n));
   }
 }
 

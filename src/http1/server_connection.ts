@@ -2,7 +2,7 @@
  * One client connection of the HTTP/1.1 server: it reads request heads under deadlines,
  * hands plain requests to the handler, writes the answers (small ones in one write, the rest
  * streamed with their length or chunked), keeps the connection alive or closes it (lingering
- * after an early answer), and joins upgraded connections byte for byte.
+ * after an early answer), and hands upgraded connections to `tunnel.ts`.
  *
  * @module
  */

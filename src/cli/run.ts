@@ -280,7 +280,11 @@ function exitCodeFor(err: unknown, stderr: (text: string) => void): number {
 
 /** A writer to a standard stream: one synchronous write per text. */
 function writeTo(stream: { writeSync(p: Uint8Array): number }): (text: string) => void {
-  return (text) => void stream.writeSync(new TextEncoder().encode(text));
+  return (text) => {
+    // A batch of access lines is up to ~16 KiB: a pipe may take part of it per write.
+    const bytes = new TextEncoder().encode(text);
+    for (let done = 0; done < bytes.length;) done += stream.writeSync(bytes.subarray(done));
+  };
 }
 
 /** Resolves on the first SIGINT or SIGTERM (SIGINT and SIGBREAK on Windows). */

@@ -29,7 +29,7 @@ import { createPrometheusMetrics } from "../metrics/prometheus.ts";
 import { mergeSnapshots, type RegistrySnapshot, renderSnapshot } from "../metrics/snapshot.ts";
 import { addWorkerMetrics } from "../metrics/worker_metrics.ts";
 import { compileRules, sessionFeaturesOn } from "../session/features.ts";
-import { connectRevocationBus, type RevocationBus } from "../session/revocation_bus.ts";
+import type { RevocationBus } from "../session/revocation_bus.ts";
 import { VERSION } from "../version.ts";
 import { checkPortFree, listenMetrics, type RunningServer } from "./listen.ts";
 import { WORKER_NAME_PREFIX } from "./worker_messages.ts";
@@ -100,10 +100,11 @@ export async function startWorkers(
     throw err;
   }
 
-  // One connection for the process: purges from Redis go to every worker.
+  // One connection for the process: purges from Redis go to every worker. The client is loaded
+  // only with --redis-url (session/features.ts says why).
   const bus: RevocationBus | undefined =
     config.jwt.redisUrl !== undefined && sessionFeaturesOn(config)
-      ? connectRevocationBus(config.jwt.redisUrl, {
+      ? (await import("../session/revocation_bus.ts")).connectRevocationBus(config.jwt.redisUrl, {
         logger,
         onRevoked: (key) => pool.purge(key),
         onResync: () => pool.purge("*"),

@@ -38,6 +38,9 @@ const EMPTY_BODY_LENGTH_METHODS = new Set(["POST", "PUT", "PATCH"]);
 const CONNECT_ERROR_NAME =
   /^(Connection\w*|TimedOut|AddrNotAvailable|NotConnected|NetworkUnreachable|HostUnreachable)$/;
 
+/** What resolves and rejects an exchange's promise once it has settled. */
+const SETTLED = () => {};
+
 /** Thrown by a request-body write to stop sending quietly (the exchange decides the rest). */
 const STOP = new Error("stop sending the request body");
 
@@ -73,7 +76,12 @@ export class Exchange implements EventListenerObject {
   #resolve!: (res: UpstreamResponse) => void;
   #reject!: (err: unknown) => void;
   readonly #state: ClientState;
-  readonly #request: UpstreamRequest;
+  /**
+   * The request without its headers, which go into `#head` at once: an exchange lives as long
+   * as its response body (hours for an event stream), and the headers it kept (with the
+   * forwarded cookies and JWT) were most of what a stream's request held on to.
+   */
+  readonly #request: Omit<UpstreamRequest, "headers">;
   readonly #pool: Pool;
   #head = "";
   /** -2: no body; -1: chunked; otherwise the Content-Length. */
@@ -89,13 +97,13 @@ export class Exchange implements EventListenerObject {
 
   constructor(state: ClientState, request: UpstreamRequest) {
     this.#state = state;
-    this.#request = request;
+    const { url, method, body, signal, upstream, timeoutMs, upgrade } = request;
+    this.#request = { url, method, body, signal, upstream, timeoutMs, upgrade };
     this.promise = new Promise<UpstreamResponse>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
     });
-    const { signal } = request;
-    this.#pool = state.pool(request.url);
+    this.#pool = state.pool(url);
     if (signal.aborted) {
       this.#receiving = Receiving.Done;
       this.#sending = Sending.Done;
@@ -103,7 +111,7 @@ export class Exchange implements EventListenerObject {
       return;
     }
     try {
-      this.#prepareHead();
+      this.#prepareHead(request.headers);
     } catch (err) {
       this.#receiving = Receiving.Done;
       this.#sending = Sending.Done;
@@ -111,19 +119,18 @@ export class Exchange implements EventListenerObject {
       return;
     }
     signal.addEventListener("abort", this);
-    const ms = request.timeoutMs;
-    if (ms > 0 && ms < Infinity) state.deadlines.add(this, ms);
+    if (timeoutMs > 0 && timeoutMs < Infinity) state.deadlines.add(this, timeoutMs);
     void this.#run();
   }
 
   /** Builds the request head text and picks the body framing. */
-  #prepareHead(): void {
+  #prepareHead(headers: Headers): void {
     const req = this.#request;
     const url = req.url;
     let head = req.method + " " + url.pathname + url.search + " HTTP/1.1\r\n";
     let host = false;
     let contentLength: string | undefined;
-    req.headers.forEach((value, name) => {
+    headers.forEach((value, name) => {
       switch (name) {
         case "host":
           host = true;
@@ -251,6 +258,7 @@ export class Exchange implements EventListenerObject {
       // Other 1xx (100 Continue, 103 Early Hints): interim, the real answer follows.
     }
     this.#state.deadlines.remove(this);
+    this.#head = ""; // kept for a retry on a fresh connection; there is none after an answer
 
     const status = head.status;
     // RFC 9112 §6.3: no body for HEAD, 204, 304; then chunked, a length, or until close.
@@ -281,6 +289,9 @@ export class Exchange implements EventListenerObject {
     this.#receiving = Receiving.Body;
     if (body === null || this.#source === undefined) this.responseEnded();
     this.#resolve({ status, statusText: head.statusText, headers: head.headers, body });
+    // Settled: the exchange lives on with the body (hours, for an event stream), its promise's
+    // resolving functions need not.
+    this.#resolve = this.#reject = SETTLED;
   }
 
   /** Hands the connection over after a 101: it leaves the pool and this exchange for good. */
@@ -505,6 +516,14 @@ class BodySource extends FramedBody {
 
   protected fill(): Promise<number | null> {
     return this.c.fill();
+  }
+
+  protected override startRead(): Promise<number | null> {
+    return this.c.startRead();
+  }
+
+  protected override took(n: number | null): number | null {
+    return this.c.took(n);
   }
 
   protected ended(): void {

@@ -61,6 +61,11 @@ export class ReadBuffer {
   #full = false;
   /** Reads in a row that returned at most half of `smallBytes`. */
   #smallReads = 0;
+  /** The room the read in flight was given (-1: one issued ahead). */
+  #asked = -1;
+  /** The last view a read was given, and the buffer it is of (see #readView). */
+  #view: Uint8Array | undefined;
+  #viewOf: Uint8Array | undefined;
   readonly #maxBytes: number;
   readonly #smallBytes: number;
 
@@ -76,24 +81,55 @@ export class ReadBuffer {
    * `limit` bytes (never a read into no room: it would resolve at once, forever).
    */
   async fill(limit = this.#maxBytes): Promise<number | null> {
+    return this.took(await this.startRead(limit));
+  }
+
+  /**
+   * fill() in two halves, `took(await startRead())`, for loops that wait for one read per
+   * event of a slow stream: no async frame of ours stays suspended for each.
+   */
+  startRead(limit = this.#maxBytes): Promise<number | null> {
     const pending = this.pending;
     if (pending !== undefined) {
       // Move nothing until it has landed: it writes at the `end` it was issued at.
       this.pending = undefined;
-      const n = await pending;
-      if (n !== null) this.end += n;
-      return n;
+      this.#asked = -1;
+      return pending;
     }
     this.makeRoom(limit);
     const stop = this.end + MAX_READ_BYTES < this.buf.length
       ? this.end + MAX_READ_BYTES
       : this.buf.length;
-    const n = await this.conn.read(this.buf.subarray(this.end, stop));
-    this.#full = n === stop - this.end;
-    this.#smallReads = n !== null && n * 2 <= this.#smallBytes ? this.#smallReads + 1 : 0;
+    this.#asked = stop - this.end;
+    return this.conn.read(this.#readView(stop));
+  }
+
+  /**
+   * `buf[end..stop)`, the same view as last time when it has not moved: a slow stream reads
+   * each event into the same empty buffer, and a new view per read was ~100 bytes of garbage.
+   */
+  #readView(stop: number): Uint8Array {
+    const view = this.#view;
+    if (view !== undefined && this.#viewOf === this.buf && view.byteOffset === this.end) {
+      if (view.byteLength === stop - this.end) return view;
+    }
+    this.#viewOf = this.buf;
+    return this.#view = this.buf.subarray(this.end, stop);
+  }
+
+  /** Counts what {@linkcode startRead}'s read brought in; returns it. */
+  took(n: number | null): number | null {
+    this.landed();
+    if (this.#asked >= 0) {
+      this.#full = n === this.#asked;
+      this.#smallReads = n !== null && n * 2 <= this.#smallBytes ? this.#smallReads + 1 : 0;
+    }
     if (n !== null) this.end += n;
     return n;
   }
+
+  /** Called as a fill()'s read lands, before it counts: a subclass may throw instead. */
+  protected landed(): void {}
 
   /** Issues a read now, into all the free room, kept for the next {@linkcode fill}. */
   readAhead(): Promise<number | null> {

@@ -20,11 +20,7 @@ import type { Logger } from "../log/logger.ts";
 import { NO_METRICS, type SessionCheckResult, type SessionMetrics } from "../metrics/metrics.ts";
 import { createTtlCache } from "./cache.ts";
 import { createLiveConnections, type EndReason } from "./live_connections.ts";
-import {
-  connectRevocationBus,
-  type RevocationBus,
-  type RevocationHandlers,
-} from "./revocation_bus.ts";
+import type { RevocationBus, RevocationHandlers } from "./revocation_bus.ts";
 import { extractCredentials, isOrySessionCookie } from "./credentials.ts";
 import { createSessionGate, type SessionEntry, type SessionGate } from "./gate.ts";
 import { compileAccessRules } from "./access_rules.ts";
@@ -189,12 +185,16 @@ export async function createSessionFeatures(
   // A logout seen here is dropped here at once, and everywhere else through the bus: Redis's
   // channel, or with `--workers` the parent, which tells the other workers and Redis.
   const handlers: RevocationHandlers = { onRevoked: purge, onResync: () => purge("*") };
+  // The Redis client is loaded only when asked for: it is most of orygate's code, and loading
+  // it cost every process ~12 MiB of RSS (docs/performance.md, issue 16).
   const bus = deps.revocationBus?.(handlers) ??
-    (config.jwt.redisUrl === undefined ? undefined : connectRevocationBus(config.jwt.redisUrl, {
-      ...handlers,
-      logger: deps.logger,
-      countError: metrics.redisError,
-    }));
+    (config.jwt.redisUrl === undefined
+      ? undefined
+      : (await import("./revocation_bus.ts")).connectRevocationBus(config.jwt.redisUrl, {
+        ...handlers,
+        logger: deps.logger,
+        countError: metrics.redisError,
+      }));
   const revoke = (key: string) => {
     purge(key);
     bus?.publish(key);

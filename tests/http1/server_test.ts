@@ -586,3 +586,30 @@ Deno.test("serveH1(): small answers in turn on one connection keep their own byt
     await server.shutdown();
   }
 });
+
+Deno.test("serveH1(): a streamed body that breaks its Content-Length is cut off, never passed off", async (t) => {
+  for (const [name, chunks] of [["longer", ["abc", "def"]], ["shorter", ["a"]]] as const) {
+    await t.step(`${name} than declared`, async () => {
+      const finished: unknown[] = [];
+      const server = serveH1({ hostname: "127.0.0.1", port: 0 }, () => {
+        const res = result(200, ReadableStream.from(chunks.map((c) => enc.encode(c))), {
+          "content-length": "3",
+        });
+        res.onFinished = (bytes, error) => finished.push(bytes, (error as Error)?.message);
+        return Promise.resolve(res);
+      });
+      try {
+        const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
+        await conn.write(enc.encode("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+        const { text } = await readToClose(conn); // closed by the server, not kept alive
+        conn.close();
+        const body = text.slice(text.indexOf("\r\n\r\n") + 4);
+        assert.ok(text.startsWith("HTTP/1.1 200 "), text);
+        assert.ok(body.length <= 3, `no byte past the declared length: ${JSON.stringify(body)}`);
+        assert.equal(finished[1], `the body is ${name} than declared`);
+      } finally {
+        await server.shutdown();
+      }
+    });
+  }
+});

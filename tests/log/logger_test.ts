@@ -98,3 +98,64 @@ Deno.test("createLogger(): a worker's lines say which worker wrote them", async 
     assertMatch(out[1], /^\S+Z GET \/page 200 1\.2ms application 12B r-1 id-1\n$/);
   });
 });
+
+/** Waits until `done()` holds, polling; fails after `ms` (generous: a loaded machine is slow). */
+async function eventually(done: () => boolean, ms = 5_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!done()) {
+    if (Date.now() > until) throw new Error("timed out waiting");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+Deno.test("createLogger(): access lines wait for a batch, then go out without a flush", async () => {
+  const out: string[] = [];
+  const log = createLogger("info", { write: (t) => out.push(t) });
+  log.access(entry);
+  log.access({ ...entry, requestId: "r-2" });
+  assertEquals(out.length, 0); // batched: no write per line
+  await eventually(() => out.length > 0);
+  assertEquals(out.length, 1); // both lines in one write
+  assertEquals(out[0].trim().split("\n").map((l) => l.split(" ")[7]), ["r-1", "r-2"]);
+  log.flush();
+});
+
+Deno.test("createLogger(): a full batch goes out at once; the lines after it follow", async () => {
+  const out: string[] = [];
+  const log = createLogger("info", { write: (t) => out.push(t) });
+  let sent = 0;
+  while (out.length === 0) log.access({ ...entry, requestId: `r-${sent++}` });
+  assertEquals(out[0].length >= 16 * 1024, true);
+  log.access({ ...entry, requestId: "after" });
+  await eventually(() => out.length === 2);
+  const ids = out.join("").trim().split("\n").map((l) => l.split(" ")[7]);
+  assertEquals(ids.length, sent + 1);
+  assertEquals(ids.at(-1), "after");
+  log.flush();
+});
+
+Deno.test("createLogger(): a message writes the batched lines before it, in order", () => {
+  const out: string[] = [];
+  const log = createLogger("info", { write: (t) => out.push(t) });
+  log.access(entry);
+  log.error("boom");
+  assertEquals(out.length, 1);
+  assertMatch(out[0], /^\S+Z GET \/page .* r-1 id-1\n\S+Z error boom\n$/);
+  log.flush(); // nothing left, and no timer
+  assertEquals(out.length, 1);
+});
+
+Deno.test("createLogger(): batched lines are written when the process exits", async () => {
+  const logger = new URL("../../src/log/logger.ts", import.meta.url).href;
+  const program = `import { createLogger } from ${JSON.stringify(logger)};
+    const log = createLogger("info");
+    log.access(${JSON.stringify(entry)});
+    Deno.exit(3);`;
+  const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--no-check", program],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  assertEquals(code, 3);
+  assertMatch(new TextDecoder().decode(stderr), /^\S+Z GET \/page 200 1\.2ms application 12B r-1/);
+});

@@ -55,7 +55,7 @@ Deno.test("compileArgs() builds one exact deno compile command", async (t) => {
         "--allow-sys",
         "--no-prompt",
         "--unstable-no-legacy-abort",
-        "--v8-flags=--max-semi-space-size=8",
+        "--v8-flags=--max-semi-space-size=4,--heap-growing-percent=50",
         "--exclude-unused-npm",
         "--target",
         "aarch64-apple-darwin",

@@ -134,11 +134,13 @@ Deno.test(
         assert(m.value("process_resident_memory_bytes") > 0);
       });
       await t.step("the access lines name the worker that answered", async () => {
-        await until("access lines written", () => proxy.output().includes('"path":"/page-39"'));
-        const workers = new Set(
-          proxy.output().split("\n").filter((l) => l.includes('"msg":"request"'))
-            .map((l) => JSON.parse(l).worker),
-        );
+        // Each worker writes its lines in its own batches (every 50 ms): wait for all n.
+        const pageLines = () =>
+          proxy.output().split("\n").filter((l) =>
+            l.includes('"msg":"request"') && l.includes('"path":"/page-')
+          );
+        await until("every access line written", () => pageLines().length >= n);
+        const workers = new Set(pageLines().map((l) => JSON.parse(l).worker));
         assertEquals([...workers].sort(), [1, 2]);
       });
       await t.step("alive and ready answer on every worker", async () => {
